@@ -1,0 +1,19 @@
+"""toolkit.core: hook specs, plugin manager, recipe model, runner, run folder and CLI.
+
+Plugin authors need only what this module exports.
+"""
+
+from .component import (Catalog, Component, Config, Cut, Detection, Detector, Feature, Field, Source,
+                        Validation, Validator)
+from .context import RunContext, cache_dir
+from .errors import PluginError, RecipeError, SourceUnavailable, StageError, ToolkitError
+from .expr import Expression
+from .registry import get_registry, hookimpl
+from .table import ROW_ID, TRUTH_COLUMN, ColumnInfo, Columns, Table
+
+__all__ = [
+    "Catalog", "Component", "Config", "Cut", "Detection", "Detector", "Feature", "Field", "Source",
+    "Validation", "Validator", "RunContext", "cache_dir", "PluginError", "RecipeError",
+    "SourceUnavailable", "StageError", "ToolkitError", "Expression", "get_registry", "hookimpl",
+    "ROW_ID", "TRUTH_COLUMN", "ColumnInfo", "Columns", "Table",
+]

@@ -1,0 +1,26 @@
+"""Errors a user can act on.
+
+Every error the toolkit raises on purpose is a ``ToolkitError``: the CLI prints
+its message (no traceback) and exits with status 2. Messages name the file,
+line, stage, plugin or column at fault and, where one exists, the way out.
+"""
+
+
+class ToolkitError(Exception):
+    """An error caused by the user's input or environment, with a clear message."""
+
+
+class RecipeError(ToolkitError):
+    """The recipe is missing, malformed or names something that does not exist."""
+
+
+class PluginError(ToolkitError):
+    """A plugin failed to load, registered a clash, or raised while working."""
+
+
+class StageError(ToolkitError):
+    """A pipeline stage failed on the data (missing column, empty table, ...)."""
+
+
+class SourceUnavailable(ToolkitError):
+    """A remote service cannot be reached; a recipe may declare a fallback source."""

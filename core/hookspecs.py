@@ -1,0 +1,83 @@
+"""Hook specifications for toolkit plugins.
+
+A plugin is a module (or object) with functions decorated by
+``toolkit.core.hookimpl``. Built-in plugins and third-party packages (found
+through the ``toolkit`` entry-point group) register components the same way::
+
+    from toolkit.core import hookimpl
+
+    @hookimpl
+    def toolkit_register_sources(register):
+        register(MySurveySource)
+
+Each hook is called once per plugin, when the plugin manager is built, with a
+``register`` callback. ``register(cls)`` takes a component class (a subclass of
+the matching base in ``toolkit.core.component``) and returns nothing. Two
+plugins registering the same component name is an error naming both.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("toolkit")
+
+
+@hookspec
+def toolkit_register_sources(register):
+    """Register source components: where rows come from.
+
+    Called once at start-up. ``register(cls)`` with a ``toolkit.core.Source``
+    subclass whose ``load(ctx)`` returns a ``Table``. A remote source raises
+    ``SourceUnavailable`` when the service cannot be reached, so a recipe's
+    declared ``fallback`` can take over.
+    """
+
+
+@hookspec
+def toolkit_register_cuts(register):
+    """Register cut components: row selections that never drop data silently.
+
+    Called once at start-up. ``register(cls)`` with a ``toolkit.core.Cut``
+    subclass whose ``mask(table, ctx)`` returns a boolean array (True = keep).
+    The runner turns each mask into a cut-flow row.
+    """
+
+
+@hookspec
+def toolkit_register_features(register):
+    """Register feature components: new columns computed from existing ones.
+
+    Called once at start-up. ``register(cls)`` with a ``toolkit.core.Feature``
+    subclass whose ``compute(table, ctx)`` returns ``Columns`` (with units).
+    Features must be chunk-pure.
+    """
+
+
+@hookspec
+def toolkit_register_detectors(register):
+    """Register detector components: anomaly scores for every row.
+
+    Called once at start-up. ``register(cls)`` with a ``toolkit.core.Detector``
+    subclass whose ``detect(table, ctx)`` returns a ``Detection``; higher
+    scores mean more anomalous. The runner stores them as ``score_<step>``
+    and ``flag_<step>``.
+    """
+
+
+@hookspec
+def toolkit_register_validators(register):
+    """Register validator components: physics checks of the flagged rows.
+
+    Called once at start-up. ``register(cls)`` with a ``toolkit.core.Validator``
+    subclass whose ``validate(table, ctx)`` returns a ``Validation`` (columns,
+    a summary for manifest.json and the report; figures through ``ctx``).
+    """
+
+
+@hookspec
+def toolkit_register_catalogs(register):
+    """Register catalogue components: known objects to match against.
+
+    Called once at start-up. ``register(cls)`` with a ``toolkit.core.Catalog``
+    subclass whose ``load(ctx)`` returns a ``Table`` with ``name``, ``ra``,
+    ``dec`` (degrees).
+    """

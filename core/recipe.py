@@ -1,0 +1,282 @@
+"""Recipes: YAML pipelines, validated completely before any work starts.
+
+A recipe names a source, cuts, features, detectors, validators and output
+options. Each step is ``use: <component>`` plus ``with: {params}`` (and an
+optional ``name``). Errors point into the file: path, line, key, what was
+expected, and the nearest valid name.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .component import Component
+from .errors import RecipeError
+from .registry import Registry
+
+STAGES = ("cuts", "features", "detectors", "validators")
+STAGE_KIND = {"source": "source", "cuts": "cut", "features": "feature",
+              "detectors": "detector", "validators": "validator"}
+
+
+class StepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    use: str
+    name: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    #: sources only: used (and announced) when ``use`` raises SourceUnavailable
+    fallback: "StepSpec | None" = None
+
+
+class OutputSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    formats: list[Literal["fits", "votable", "csv"]] = Field(
+        default_factory=list, description="candidate table formats besides Parquet")
+    write_rejected: bool = Field(False, description="also write rejected.parquet with the cut that removed each row")
+    figures: bool = True
+
+
+class RecipeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    seed: int = 0
+    source: StepSpec
+    cuts: list[StepSpec] = Field(default_factory=list)
+    features: list[StepSpec] = Field(default_factory=list)
+    detectors: list[StepSpec] = Field(default_factory=list)
+    validators: list[StepSpec] = Field(default_factory=list)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+
+@dataclass
+class Step:
+    """A validated step: its component instance and where it came from."""
+
+    stage: str
+    index: int | None
+    name: str
+    component: Component
+    fallback: "Step | None" = None
+
+    @property
+    def where(self) -> str:
+        return self.stage if self.index is None else f"{self.stage}.{self.index}"
+
+
+@dataclass
+class Recipe:
+    spec: RecipeSpec
+    path: Path | None
+    raw: dict
+    source: Step
+    steps: dict[str, list[Step]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    def resolved(self) -> dict:
+        """The recipe with every component's defaults filled in (for the run folder)."""
+        def dump(step: Step) -> dict:
+            d = {"use": step.component.name, "name": step.name,
+                 "with": step.component.config.model_dump(mode="json")}
+            if step.fallback:
+                d["fallback"] = dump(step.fallback)
+            return d
+        out = {"name": self.spec.name, "description": self.spec.description, "seed": self.spec.seed,
+               "source": dump(self.source)}
+        for stage in STAGES:
+            out[stage] = [dump(s) for s in self.steps[stage]]
+        out["output"] = self.spec.output.model_dump(mode="json")
+        return out
+
+
+# -- YAML with line numbers --------------------------------------------------
+
+def _positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict:
+    """Map each key path in the document to its (line, column), 1-based."""
+    out = {} if out is None else out
+    out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            p = path + (key.value,)
+            out[p] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            _positions(value, p, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _positions(item, path + (i,), out)
+    return out
+
+
+class _Locator:
+    def __init__(self, label: str, positions: dict, overridden: set[tuple]) -> None:
+        self.label, self.positions, self.overridden = label, positions, overridden
+
+    def at(self, path: tuple) -> str:
+        path = tuple(path)
+        for i in range(len(path), -1, -1):
+            if path[:i] in self.overridden:
+                return f"{self.label} (value from --set {'.'.join(map(str, path[:i]))})"
+            if path[:i] in self.positions:
+                line, col = self.positions[path[:i]]
+                return f"{self.label}:{line}:{col}"
+        return self.label
+
+    def error(self, path: tuple, message: str) -> RecipeError:
+        key = ".".join(str(p) for p in path)
+        return RecipeError(f"{self.at(path)}: {key + ': ' if key else ''}{message}")
+
+
+def builtin_recipes() -> dict[str, Path]:
+    """Built-in recipe name -> file (shipped as package data in toolkit.recipes)."""
+    folder = resources.files("toolkit.recipes")
+    return {p.name[:-5]: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def find_recipe(ref: str | Path) -> Path:
+    path = Path(ref)
+    if path.is_file():
+        return path
+    known = builtin_recipes()
+    stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
+    if not path.exists() and stem in known and (path.parent == Path(".") or path.parent.name == "recipes"):
+        return known[stem]
+    near = difflib.get_close_matches(stem, list(known), n=3)
+    hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+    raise RecipeError(f"recipe file '{ref}' not found.{hint} Built-in recipes: {', '.join(sorted(known))}")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_override(raw: dict, assignment: str) -> tuple:
+    """Apply ``a.b.0.c=VALUE`` (VALUE parsed as YAML) to the raw recipe; return the path."""
+    if "=" not in assignment:
+        raise RecipeError(f"--set {assignment!r}: expected KEY=VALUE, e.g. detectors.0.with.epochs=5")
+    key, value = assignment.split("=", 1)
+    parts: list[Any] = [int(p) if p.lstrip("-").isdigit() else p for p in key.strip().split(".")]
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(node, list):
+            if not isinstance(part, int) or not -len(node) <= part < len(node):
+                raise RecipeError(f"--set {key}: '{'.'.join(map(str, parts[:i]))}' has {len(node)} steps; "
+                                  f"index {part} is out of range")
+            node = node[part]
+        else:
+            if part not in node or node[part] is None:
+                node[part] = [] if isinstance(nxt, int) else {}
+            node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        if last == len(node):
+            node.append(_parse_value(value))
+        elif isinstance(last, int) and -len(node) <= last < len(node):
+            node[last] = _parse_value(value)
+        else:
+            raise RecipeError(f"--set {key}: index {last} is out of range (0..{len(node)})")
+    else:
+        node[last] = _parse_value(value)
+    return tuple(parts)
+
+
+def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
+                seed: int | None = None) -> Recipe:
+    """Read, override and validate a recipe; build every component (no work done yet)."""
+    path = find_recipe(ref)
+    label = str(path)
+    text = path.read_text()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
+        raise RecipeError(f"{where}: YAML syntax error: {exc.problem}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{label}: a recipe is a YAML mapping with name, source, cuts, ...; got {type(raw).__name__}")
+    positions = _positions(node) if node is not None else {}
+    overridden = set()
+    for assignment in overrides:
+        overridden.add(apply_override(raw, assignment))
+    if seed is not None:
+        raw["seed"] = seed
+        overridden.add(("seed",))
+    loc = _Locator(label, positions, overridden)
+
+    try:
+        spec = RecipeSpec.model_validate(copy.deepcopy(raw))
+    except ValidationError as exc:
+        raise _pydantic_error(exc, loc, (), RecipeSpec) from None
+
+    def build(stage: str, index: int | None, s: StepSpec, path: tuple, kind: str) -> Step:
+        try:
+            entry = registry.get(s.use, kind)
+        except RecipeError as exc:
+            raise loc.error(path + ("use",), str(exc)) from None
+        try:
+            config = entry.cls.Config.model_validate(s.with_)
+        except ValidationError as exc:
+            raise _pydantic_error(exc, loc, path + ("with",), entry.cls.Config, entry.name) from None
+        try:
+            component = entry.cls(config)
+        except Exception as exc:  # a component rejecting a combination of values
+            raise loc.error(path + ("with",), f"{entry.name}: {exc}") from None
+        fb = None
+        if s.fallback is not None:
+            if kind != "source":
+                raise loc.error(path + ("fallback",), "only a source may declare a fallback")
+            fb = build(stage, index, s.fallback, path + ("fallback",), kind)
+        name = s.name or s.use.split(".")[-1]
+        return Step(stage, index, name, component, fb)
+
+    source = build("source", None, spec.source, ("source",), "source")
+    steps = {}
+    for stage in STAGES:
+        steps[stage] = [build(stage, i, s, (stage, i), STAGE_KIND[stage])
+                        for i, s in enumerate(getattr(spec, stage))]
+        seen: dict[str, int] = {}
+        for st in steps[stage]:
+            if st.name in seen:
+                raise loc.error((stage, st.index, "name"),
+                                f"two {stage} steps are both named '{st.name}' (steps {seen[st.name]} and "
+                                f"{st.index}); give one a distinct `name:`")
+            seen[st.name] = st.index
+    return Recipe(spec, path, raw, source, steps)
+
+
+def _pydantic_error(exc: ValidationError, loc: _Locator, prefix: tuple, model, component: str = "") -> RecipeError:
+    lines = []
+    fields = list(getattr(model, "model_fields", {}))
+    for err in exc.errors():
+        path = prefix + tuple(p for p in err["loc"] if p != "with_")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            bad = err["loc"][-1]
+            near = difflib.get_close_matches(str(bad), fields, n=3) if len(err["loc"]) == 1 else []
+            msg = f"unknown parameter '{bad}'" + (f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else "")
+            if component:
+                msg += f"; {component} takes: {', '.join(fields) or 'no parameters'}"
+        elif err["type"] == "missing":
+            msg = "required parameter is missing" + (f" for {component}" if component else "")
+        elif "input" in err and err["type"] not in ("missing",):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(str(loc.error(path, msg)))
+    return RecipeError("\n".join(lines))

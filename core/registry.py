@@ -1,0 +1,161 @@
+"""The plugin manager and the registry of components it fills.
+
+Built-in plugins are loaded through the same manager and hooks as third-party
+ones (the core is written as plugins of itself); third-party packages are
+found through the ``toolkit`` entry-point group. ``TOOLKIT_DISABLE_PLUGINS``
+(comma-separated plugin names, as ``toolkit plugins`` shows them) turns
+plugins off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pluggy
+
+from . import hookspecs
+from .component import BASES, KINDS, Component
+from .errors import PluginError, RecipeError
+
+hookimpl = pluggy.HookimplMarker("toolkit")
+
+ENTRY_POINT_GROUP = "toolkit"
+DISABLE_ENV = "TOOLKIT_DISABLE_PLUGINS"
+
+#: Built-in plugins: (plugin name, module). Loaded like any other plugin.
+DEFAULT_PLUGINS = [
+    ("toolkit.common", "toolkit.plugins.common.plugin"),
+    ("toolkit.gaia", "toolkit.plugins.gaia.plugin"),
+    ("toolkit.detectors", "toolkit.plugins.detectors.plugin"),
+    ("toolkit.orbits", "toolkit.plugins.orbits.plugin"),
+    ("toolkit.symbiotic", "toolkit.plugins.symbiotic.plugin"),
+    ("toolkit.mixture", "toolkit.plugins.mixture.plugin"),
+    ("toolkit.hipparcos", "toolkit.plugins.hipparcos.plugin"),
+    ("toolkit.catalogs", "toolkit.catalogs.plugin"),
+]
+
+_HOOKS = {kind: f"toolkit_register_{kind}s" for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class Entry:
+    cls: type[Component]
+    kind: str
+    plugin: str
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+
+class Registry:
+    """Every registered component, by name, with the plugin that registered it."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.entries: dict[str, Entry] = {}
+        for kind, hook_name in _HOOKS.items():
+            hook = getattr(pm.hook, hook_name)
+            for impl in hook.get_hookimpls():
+                impl.function(register=self._registrar(kind, impl.plugin_name))
+
+    def _registrar(self, kind: str, plugin: str):
+        def register(cls: type[Component]) -> None:
+            base = BASES[kind]
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                raise PluginError(f"plugin '{plugin}' registered {cls!r} as a {kind}, "
+                                  f"but it is not a subclass of toolkit.core.{base.__name__}")
+            if not cls.name or not cls.summary:
+                raise PluginError(f"plugin '{plugin}': {cls.__name__} needs a `name` and a `summary`")
+            other = self.entries.get(cls.name)
+            if other is not None and other.cls is not cls:
+                raise PluginError(f"component name '{cls.name}' is registered twice: by plugin "
+                                  f"'{other.plugin}' ({other.cls.__module__}.{other.cls.__name__}) and by "
+                                  f"plugin '{plugin}' ({cls.__module__}.{cls.__name__})")
+            self.entries[cls.name] = Entry(cls, kind, plugin)
+        return register
+
+    def get(self, name: str, kind: str | None = None) -> Entry:
+        entry = self.entries.get(name)
+        if entry is None or (kind and entry.kind != kind):
+            pool = [e.name for e in self.entries.values() if kind is None or e.kind == kind]
+            near = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+            what = f"{kind} component" if kind else "component"
+            if entry is not None:
+                raise RecipeError(f"'{name}' is a {entry.kind}, not a {kind}.{hint}")
+            raise RecipeError(f"unknown {what} '{name}'.{hint} "
+                              f"Run `toolkit plugins` to list what is installed.")
+        return entry
+
+    def of_kind(self, kind: str) -> list[Entry]:
+        return sorted((e for e in self.entries.values() if e.kind == kind), key=lambda e: e.name)
+
+    def all(self) -> list[Entry]:
+        return sorted(self.entries.values(), key=lambda e: (KINDS.index(e.kind), e.name))
+
+
+def disabled_plugins() -> set[str]:
+    return {p.strip() for p in os.environ.get(DISABLE_ENV, "").split(",") if p.strip()}
+
+
+def build_plugin_manager() -> pluggy.PluginManager:
+    import importlib
+
+    pm = pluggy.PluginManager("toolkit")
+    pm.add_hookspecs(hookspecs)
+    disabled = disabled_plugins()
+    for name in disabled:
+        pm.set_blocked(name)
+    for name, module in DEFAULT_PLUGINS:
+        if name in disabled:
+            continue
+        try:
+            pm.register(importlib.import_module(module), name=name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a missing dependency, not a missing plugin module
+                raise PluginError(f"built-in plugin '{name}' failed to import: {exc}") from exc
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    except Exception as exc:  # a broken third-party package: say which
+        raise PluginError(f"a plugin in entry-point group '{ENTRY_POINT_GROUP}' failed to load: "
+                          f"{type(exc).__name__}: {exc}. Disable it with {DISABLE_ENV}=<name>.") from exc
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin '{exc.plugin_name if hasattr(exc, 'plugin_name') else exc.plugin}' "
+                          f"has a hook implementation that matches no hook spec: {exc}. "
+                          f"Known hooks: {', '.join(sorted(_HOOKS.values()))}") from exc
+    return pm
+
+
+@lru_cache(maxsize=None)
+def _cached_registry(disabled: frozenset) -> Registry:
+    return Registry(build_plugin_manager())
+
+
+def get_registry(fresh: bool = False) -> Registry:
+    """The registry for this process (rebuilt when TOOLKIT_DISABLE_PLUGINS changes)."""
+    if fresh:
+        _cached_registry.cache_clear()
+    return _cached_registry(frozenset(disabled_plugins()))
+
+
+def plugin_versions(registry: Registry) -> dict[str, str]:
+    """Plugin name -> version of the distribution that ships it (for the manifest)."""
+    from importlib import metadata
+
+    import toolkit
+
+    out = {}
+    dist_of = {}
+    for dist in metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP:
+                dist_of[ep.name] = f"{dist.metadata['Name']} {dist.version}"
+    for name, _ in registry.pm.list_name_plugin():
+        out[name] = dist_of.get(name, f"toolkit {toolkit.__version__}" if name.startswith("toolkit.") else "unknown")
+    return out

@@ -1,0 +1,186 @@
+"""The runner: source -> cuts -> features -> detectors -> validators, timed and recorded."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .component import Component
+from .context import RunContext
+from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
+from .io import frame_sha256
+from .recipe import Recipe, Step
+from .registry import Registry
+from .table import ColumnInfo, Columns, Table
+from .truth import truth_recovery
+
+REJECTED_BY = "rejected_by"
+
+
+@dataclass
+class RunResult:
+    table: Table                      # rows that passed the cuts, with every new column
+    cutflow: pd.DataFrame
+    rejected: Table | None
+    timings: dict[str, float] = field(default_factory=dict)
+    source: dict = field(default_factory=dict)
+    rows: dict = field(default_factory=dict)
+    detectors: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    truth: dict = field(default_factory=dict)
+
+    @property
+    def flag_columns(self) -> list[str]:
+        return [c for c in self.table.columns if c.startswith("flag_")]
+
+    def candidates(self) -> Table:
+        """Rows flagged by any detector or validator, most anomalous first."""
+        flags = self.flag_columns
+        if not flags:
+            return self.table.take(np.zeros(len(self.table), bool))
+        mask = self.table.data[flags].fillna(False).astype(bool).any(axis=1).to_numpy()
+        cands = self.table.take(mask)
+        scores = [c for c in cands.columns if c.startswith("score_")]
+        if scores and len(cands):
+            order = np.argsort(-np.nan_to_num(cands.array(scores[0]), nan=-np.inf), kind="stable")
+            cands = cands.take(order)
+        return cands
+
+
+def _plugin_of(component: Component, registry: Registry) -> str:
+    entry = registry.entries.get(component.name)
+    return entry.plugin if entry else "?"
+
+
+@contextmanager
+def _stage(step: Step, ctx: RunContext, registry: Registry, timings: dict):
+    """Time a step and turn a plugin's unexpected exception into an error naming it."""
+    ctx.step = f"{step.stage}.{step.name}"
+    t0 = time.perf_counter()
+    try:
+        yield
+    except ToolkitError as exc:
+        if isinstance(exc, SourceUnavailable):
+            raise
+        raise type(exc)(f"[{step.where} '{step.name}', {step.component.name}] {exc}") from exc
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        plugin = _plugin_of(step.component, registry)
+        raise PluginError(f"plugin '{plugin}' failed in {step.where} ('{step.name}', component "
+                          f"{step.component.name}): {type(exc).__name__}: {exc}") from exc
+    finally:
+        timings[ctx.step] = round(time.perf_counter() - t0, 4)
+
+
+def load_source(recipe: Recipe, ctx: RunContext, registry: Registry, timings: dict) -> tuple[Table, dict]:
+    step = recipe.source
+    info = {"use": step.component.name, "fallback_used": False}
+    try:
+        with _stage(step, ctx, registry, timings):
+            table = step.component.load(ctx)
+    except SourceUnavailable as exc:
+        if step.fallback is None:
+            raise
+        reason = str(exc)
+        ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable:[/bold yellow] {reason}\n"
+                          f"[bold yellow]Falling back to {step.fallback.component.name}, as the recipe declares.[/]")
+        info.update(fallback_used=True, fallback=step.fallback.component.name, reason=reason)
+        with _stage(step.fallback, ctx, registry, timings):
+            table = step.fallback.component.load(ctx)
+    if not isinstance(table, Table):
+        raise PluginError(f"source {info.get('fallback', info['use'])} returned {type(table).__name__}, not a Table")
+    info["mock"] = table.is_mock
+    info["rows"] = len(table)
+    info["inputs"] = table.meta.get("inputs", {})
+    info["table_sha256"] = frame_sha256(table.data)
+    return table, info
+
+
+def apply_cuts(table: Table, steps: list[Step], ctx: RunContext, registry: Registry, timings: dict):
+    """Apply cuts in order. Returns (survivors, cut-flow DataFrame, reason per source row)."""
+    keep = np.ones(len(table), bool)
+    reason = np.full(len(table), "", dtype=object)
+    rows = []
+    current = table
+    for step in steps:
+        idx = np.flatnonzero(keep)
+        with _stage(step, ctx, registry, timings):
+            mask = np.asarray(step.component.mask(current, ctx))
+            if mask.shape != (len(current),):
+                raise StageError(f"cut returned a mask of shape {mask.shape} for {len(current)} rows")
+            mask = np.where(pd.isna(mask), False, mask).astype(bool)
+        rows.append({"step": step.name, "use": step.component.name, "cut": step.component.describe(),
+                     "rows_in": int(len(current)), "rows_out": int(mask.sum()),
+                     "removed": int(len(current) - mask.sum())})
+        reason[idx[~mask]] = step.name
+        keep[idx[~mask]] = False
+        current = current.take(mask)
+    return current, pd.DataFrame(rows, columns=["step", "use", "cut", "rows_in", "rows_out", "removed"]), reason
+
+
+def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejected: bool = False) -> RunResult:
+    """Run every stage of a validated recipe. Raises ToolkitError subclasses on bad data."""
+    timings: dict[str, float] = {}
+    table, source_info = load_source(recipe, ctx, registry, timings)
+    if table.is_mock:
+        ctx.console.print("[bold red]MOCK DATA[/bold red]: this run uses simulated stars from "
+                          f"{source_info.get('fallback', source_info['use'])}; it says nothing about real stars.")
+    n_source = len(table)
+
+    survivors, cutflow, reason = apply_cuts(table, recipe.steps["cuts"], ctx, registry, timings)
+    rejected = None
+    if keep_rejected:
+        rejected = table.take(reason != "")
+        rejected = rejected.with_columns(Columns().add(REJECTED_BY, reason[reason != ""].astype(str),
+                                                       description="name of the first cut that removed the row"))
+    if len(survivors) == 0:
+        flow = "\n".join(f"  {r.step}: {r.rows_in} -> {r.rows_out}" for r in cutflow.itertuples())
+        raise StageError(f"no rows left after the cuts ({n_source} rows from the source). Cut-flow:\n{flow}\n"
+                         "Loosen a cut (e.g. with --set cuts.N.with....) or check the input table.")
+    table = survivors
+
+    for step in recipe.steps["features"]:
+        with _stage(step, ctx, registry, timings):
+            cols = step.component.compute(table, ctx)
+            table = table.with_columns(cols)
+
+    detectors = {}
+    for step in recipe.steps["detectors"]:
+        with _stage(step, ctx, registry, timings):
+            det = step.component.detect(table, ctx)
+            score = np.asarray(det.score, dtype=float)
+            if score.shape != (len(table),):
+                raise StageError(f"detector returned {score.shape} scores for {len(table)} rows")
+            flag = np.zeros(len(table), bool) if det.flag is None else np.asarray(det.flag, bool)
+            cols = Columns()
+            for name in det.columns.names():
+                cols.data[name], cols.info[name] = det.columns.data[name], det.columns.info[name]
+            cols.add(f"score_{step.name}", score,
+                     description=(det.score_description or f"anomaly score from {step.component.name}")
+                     + " (higher = more anomalous)")
+            cols.add(f"flag_{step.name}", flag, description=f"flagged as anomalous by {step.name}")
+            table = table.with_columns(cols)
+        detectors[step.name] = {"use": step.component.name, "score_description": det.score_description,
+                                "n_scored": int(np.isfinite(score).sum()), "n_flagged": int(flag.sum()),
+                                **det.summary}
+
+    validation = {}
+    for step in recipe.steps["validators"]:
+        with _stage(step, ctx, registry, timings):
+            val = step.component.validate(table, ctx)
+            table = table.with_columns(val.columns)
+        validation[step.name] = {"use": step.component.name, **val.summary}
+    ctx.step = ""
+
+    truth = truth_recovery(table, list(detectors))
+    rows = {"source": n_source, "after_cuts": len(table)}
+    return RunResult(table, cutflow, rejected, timings, source_info, rows, detectors, validation, truth)
+
+
+def column_info(table: Table, name: str) -> ColumnInfo:
+    return table.info.get(name, ColumnInfo())

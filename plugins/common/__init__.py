@@ -1,0 +1,1 @@
+"""Survey-agnostic components: local table files, expression cuts and expression features."""

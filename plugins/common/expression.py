@@ -1,0 +1,63 @@
+"""``cut.expr`` and ``feature.expr``: recipe-written selections and derived columns.
+
+Expressions use the safe grammar of ``toolkit.core.expr`` (never eval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import field_validator
+
+from toolkit.core import Columns, Config, Cut, Expression, Feature, Field, Table
+
+
+def _checked(text: str) -> str:
+    Expression(text)  # raises RecipeError with the reason
+    return text
+
+
+class ExpressionCut(Cut):
+    name = "cut.expr"
+    summary = "Keep rows where a safe expression is true (columns, numbers, arithmetic, and/or/not)."
+
+    class Config(Config):
+        expr: str = Field(description="e.g. 'parallax_over_error > 10 and isfinite(radial_velocity)'")
+        _check = field_validator("expr")(classmethod(lambda cls, v: _checked(v)))
+
+    def __init__(self, config=None, **params):
+        super().__init__(config, **params)
+        self.expression = Expression(self.config.expr)
+
+    def describe(self) -> str:
+        return self.config.expr
+
+    def mask(self, table: Table, ctx) -> np.ndarray:
+        table.require(self.expression.columns, self.name)
+        result = np.asarray(self.expression.evaluate(table.data))
+        if result.dtype != bool:
+            result = np.broadcast_to(result, (len(table),))
+            if result.dtype.kind not in "biu":
+                from toolkit.core import StageError
+                raise StageError(f"cut '{self.config.expr}' gives {result.dtype} values, not true/false")
+        return np.broadcast_to(result, (len(table),)).astype(bool)
+
+
+class ExpressionFeature(Feature):
+    name = "feature.expr"
+    summary = "A new column from a safe expression of existing ones, with a unit."
+
+    class Config(Config):
+        columns: dict[str, str] = Field(description="new column name -> expression, e.g. {g_rp: 'phot_g_mean_mag - phot_rp_mean_mag'}")
+        units: dict[str, str] = Field(default_factory=dict, description="new column name -> unit")
+        _check = field_validator("columns")(classmethod(lambda cls, v: {k: _checked(e) for k, e in v.items()}))
+
+    def compute(self, table: Table, ctx) -> Columns:
+        out = Columns()
+        work = table.data
+        for name, text in self.config.columns.items():
+            expr = Expression(text)
+            table.require([c for c in expr.columns if c not in out], self.name)
+            view = {**{c: work[c] for c in expr.columns if c in work}, **out.data}
+            values = np.broadcast_to(np.asarray(expr.evaluate(view), dtype=float), (len(table),))
+            out.add(name, values, unit=self.config.units.get(name), description=f"= {text}")
+        return out

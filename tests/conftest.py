@@ -1,0 +1,33 @@
+"""Shared fixtures: the real data in ../shared/data (skipped when absent) and small helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the checkout; tests that need it skip on a user's clone."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data folder {SHARED_DATA} is absent (it exists only beside the dev checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    """A RunContext writing figures and artifacts into a temporary folder."""
+    from toolkit.core import RunContext
+
+    return RunContext(seed=1, workdir=tmp_path / "run", show_progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Never read or write the user's real query cache from tests."""
+    monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
