@@ -79,6 +79,7 @@ class Recipe:
     raw: dict
     source: Step
     steps: dict[str, list[Step]] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -259,7 +260,7 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
                                 f"two {stage} steps are both named '{st.name}' (steps {seen[st.name]} and "
                                 f"{st.index}); give one a distinct `name:`")
             seen[st.name] = st.index
-    return Recipe(spec, path, raw, source, steps)
+    return Recipe(spec, path, raw, source, steps, list(overrides) + ([f"seed={seed}"] if seed is not None else []))
 
 
 def _pydantic_error(exc: ValidationError, loc: _Locator, prefix: tuple, model, component: str = "") -> RecipeError:

@@ -15,7 +15,7 @@ from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
 from .io import frame_sha256
 from .recipe import Recipe, Step
 from .registry import Registry
-from .table import ColumnInfo, Columns, Table
+from .table import Columns, Table
 from .truth import truth_recovery
 
 REJECTED_BY = "rejected_by"
@@ -180,7 +180,3 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
     truth = truth_recovery(table, list(detectors))
     rows = {"source": n_source, "after_cuts": len(table)}
     return RunResult(table, cutflow, rejected, timings, source_info, rows, detectors, validation, truth)
-
-
-def column_info(table: Table, name: str) -> ColumnInfo:
-    return table.info.get(name, ColumnInfo())

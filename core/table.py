@@ -101,6 +101,8 @@ class Table:
             arr = np.asarray(values)
             if arr.dtype.kind == "S":
                 arr = np.char.decode(arr, "utf-8")
+            if arr.dtype.byteorder == ">":
+                arr = arr.astype(arr.dtype.newbyteorder("="))  # FITS is big-endian; pandas needs native
             data[name] = arr
             info[name] = ColumnInfo(_unit_string(col.unit), col.description or "")
         df = pd.DataFrame(data)

@@ -1,0 +1,147 @@
+"""The `toolkit` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from .errors import ToolkitError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Find unusual stars in survey catalogues and check whether they are real physics.")
+plugins_app = typer.Typer(help="List installed components, or show one's parameters.")
+app.add_typer(plugins_app, name="plugins")
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err.print("[bold red]error:[/bold red] ", end="")
+    err.print(str(exc), markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a built-in recipe"),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/<recipe>-<time>)"),
+        set_: List[str] = typer.Option([], "--set", help="override, e.g. detectors.0.with.epochs=5 (YAML value)"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="override the recipe's seed"),
+        force: bool = typer.Option(False, "--force", help="replace an existing run folder (after success)"),
+        format_: List[str] = typer.Option([], "--format", help="also write candidates as fits, votable or csv")):
+    """Run a recipe and write a run folder."""
+    from .run import execute
+
+    bad = [f for f in format_ if f not in ("fits", "votable", "csv")]
+    if bad:
+        _fail(ToolkitError(f"--format {bad[0]!r}: choose fits, votable or csv"))
+    try:
+        path, manifest = execute(recipe, out_dir, set_, seed, force, format_, console=err)
+    except ToolkitError as exc:
+        _fail(exc)
+    rows = manifest["rows"]
+    err.print(f"[green]done[/green] {rows['source']} rows -> {rows['after_cuts']} after cuts -> "
+              f"{rows['candidates']} candidates in {manifest['timings_s']['total']:.1f} s")
+    if manifest.get("mock"):
+        err.print(f"[bold red]MOCK DATA[/bold red]: {manifest['data_warning']}")
+    for det, pops in (manifest.get("truth_recovery") or {}).items():
+        parts = [f"{p}: AUC {r['roc_auc']}, recall {r['recall']}" for p, r in pops.items()
+                 if p not in manifest.get("source", {}).get("truth_normal", [])]
+        err.print(f"  truth recovery [{det}] " + "; ".join(parts))
+    out.print(str(path))
+
+
+@app.command()
+def check(recipe: str = typer.Argument(..., help="recipe file or built-in name"),
+          set_: List[str] = typer.Option([], "--set", help="override, as for `toolkit run`")):
+    """Validate a recipe completely without running it."""
+    from .recipe import load_recipe
+    from .registry import get_registry
+
+    try:
+        r = load_recipe(recipe, get_registry(), set_)
+    except ToolkitError as exc:
+        _fail(exc)
+    n = sum(len(v) for v in r.steps.values())
+    out.print(f"[green]ok[/green] recipe '{r.name}': source {r.source.component.name}"
+              + (f" (fallback {r.source.fallback.component.name})" if r.source.fallback else "")
+              + f", {n} steps")
+
+
+@plugins_app.callback(invoke_without_command=True)
+def plugins(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="machine-readable list")):
+    """List every registered component: name, kind, plugin, summary."""
+    if ctx.invoked_subcommand:
+        return
+    from .registry import get_registry
+
+    try:
+        entries = get_registry().all()
+    except ToolkitError as exc:
+        _fail(exc)
+    if as_json:
+        out.print_json(json.dumps([{"name": e.name, "kind": e.kind, "plugin": e.plugin, "summary": e.cls.summary}
+                                   for e in entries]))
+        return
+    t = RichTable("name", "kind", "plugin", "summary")
+    for e in entries:
+        t.add_row(e.name, e.kind, e.plugin, e.cls.summary)
+    out.print(t)
+
+
+@plugins_app.command("show")
+def plugins_show(name: str = typer.Argument(..., help="component name, e.g. detect.autoencoder")):
+    """Show a component's parameters with types, defaults and docs."""
+    from .registry import get_registry
+
+    try:
+        entry = get_registry().get(name)
+    except ToolkitError as exc:
+        _fail(exc)
+    cls = entry.cls
+    out.print(f"[bold]{cls.name}[/bold] ({entry.kind}, plugin {entry.plugin})\n{cls.summary}")
+    doc = (sys.modules[cls.__module__].__doc__ or "").strip()
+    if doc:
+        out.print(doc.splitlines()[0], markup=False)
+    if getattr(cls, "citation", ""):
+        out.print(f"Citation: {cls.citation}", markup=False)
+    t = RichTable("parameter", "type", "default", "description")
+    for field_name, f in cls.Config.model_fields.items():
+        default = "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
+        t.add_row(field_name, _type_name(f.annotation), default, f.description or "")
+    out.print(t)
+
+
+def _type_name(annotation) -> str:
+    text = getattr(annotation, "__name__", None) if getattr(annotation, "__args__", None) is None else None
+    return text or str(annotation).replace("typing.", "")
+
+
+@app.command()
+def recipes():
+    """List the built-in recipes (run one with `toolkit run NAME`)."""
+    import yaml
+
+    from .recipe import builtin_recipes
+
+    t = RichTable("name", "description")
+    for name, path in sorted(builtin_recipes().items()):
+        try:
+            desc = (yaml.safe_load(path.read_text()) or {}).get("description", "")
+        except Exception:
+            desc = "(unreadable)"
+        t.add_row(name, " ".join(str(desc).split())[:120])
+    out.print(t)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""report.html: one self-contained page (figures embedded) a person can open offline."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}
+th{background:#f2f2f2} td:first-child,th:first-child{text-align:left}
+.mock{background:#b00020;color:#fff;padding:.8em 1em;font-weight:bold;border-radius:4px}
+.fallback{background:#fff3cd;padding:.6em 1em;border-radius:4px}
+figure{margin:1em 0} figure img{max-width:100%;border:1px solid #ddd} figcaption{font-size:.9em;color:#555}
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
+"""
+
+
+def _table(df: pd.DataFrame, max_rows: int = 50) -> str:
+    if df is None or len(df) == 0:
+        return "<p><em>none</em></p>"
+    return df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
+
+
+def _dict_table(d: dict) -> str:
+    """A nested summary dict as a two-column table; deeper levels as JSON."""
+    rows = []
+    for key, value in d.items():
+        if isinstance(value, (dict, list)):
+            cell = f"<pre>{html.escape(json.dumps(value, indent=1, default=str))}</pre>"
+        else:
+            cell = html.escape(str(value))
+        rows.append(f"<tr><td>{html.escape(str(key))}</td><td style='text-align:left'>{cell}</td></tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def _truth_table(truth: dict) -> str:
+    rows = []
+    for det, pops in truth.items():
+        for pop, r in pops.items():
+            rows.append({"detector": det, "population": pop, "n": r["n"], "ROC AUC": r["roc_auc"],
+                         "recall": r["recall"], "precision": r["precision"], "flagged": r["flagged"]})
+    return _table(pd.DataFrame(rows), max_rows=200)
+
+
+def render_report(folder: Path, manifest: dict, cutflow: pd.DataFrame, candidates, figures: list[dict]) -> str:
+    m = manifest
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(m['recipe']['name'])}"
+             f"</title><style>{STYLE}</style></head><body>",
+             f"<h1>{html.escape(m['recipe']['name'])}</h1>",
+             f"<p>{html.escape(m['recipe'].get('description', ''))}</p>"]
+    if m.get("mock"):
+        parts.append(f"<p class='mock'>MOCK DATA. {html.escape(m['data_warning'])}</p>")
+    src = m["source"]
+    if src.get("fallback_used"):
+        parts.append(f"<p class='fallback'>The source <code>{html.escape(src['use'])}</code> was unavailable "
+                     f"({html.escape(src.get('reason', ''))}); the recipe's declared fallback "
+                     f"<code>{html.escape(src['fallback'])}</code> was used instead.</p>")
+    parts.append(f"<p>Run {html.escape(m['started'])} &middot; seed {m['seed']} &middot; toolkit "
+                 f"{html.escape(str(m['versions'].get('toolkit')))} &middot; {m['rows']['source']} rows from the "
+                 f"source, {m['rows']['after_cuts']} after cuts, {m['rows']['candidates']} candidates.</p>")
+    parts += ["<h2>Cut-flow</h2>", _table(cutflow)]
+    if m.get("detectors"):
+        det = pd.DataFrame([{"step": k, "component": v["use"], "scored": v["n_scored"], "flagged": v["n_flagged"],
+                             "score": v["score_description"]} for k, v in m["detectors"].items()])
+        parts += ["<h2>Detectors</h2>", _table(det)]
+    if m.get("truth_recovery"):
+        parts += ["<h2>Recovery of labelled (injected) populations</h2>",
+                  "<p>ROC AUC of each score for each population against all other rows; recall and precision "
+                  "of the flags.</p>", _truth_table(m["truth_recovery"])]
+    if m.get("validation"):
+        parts.append("<h2>Validation</h2>")
+        for name, summary in m["validation"].items():
+            parts += [f"<h3>{html.escape(name)}</h3>", _dict_table(summary)]
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        for fig in figures:
+            data = base64.b64encode((folder / fig["file"]).read_bytes()).decode()
+            parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(fig['file'])}'>"
+                         f"<figcaption>{html.escape(fig.get('caption') or fig['file'])}</figcaption></figure>")
+    if candidates is not None and len(candidates):
+        cols = [c for c in candidates.columns if not c.startswith("cov_")][:14]
+        parts += [f"<h2>Top candidates</h2><p>The first 50 of {len(candidates)}; all are in candidates.parquet.</p>",
+                  _table(candidates.data[cols])]
+    if m.get("warnings"):
+        parts += ["<h2>Warnings</h2><ul>"] + [f"<li>{html.escape(w)}</li>" for w in m["warnings"]] + ["</ul>"]
+    timing = pd.DataFrame([{"stage": k, "seconds": v} for k, v in m["timings_s"].items()])
+    parts += ["<h2>Timings</h2>", _table(timing, max_rows=500),
+              "<h2>Versions</h2>", _dict_table(m["versions"]), _dict_table(m["plugins"]),
+              "</body></html>"]
+    return "\n".join(parts)

@@ -1,0 +1,96 @@
+"""Execute a recipe end to end and write its run folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from . import report as report_mod
+from .context import RunContext
+from .io import atomic_write, file_sha256
+from .recipe import load_recipe
+from .registry import get_registry, plugin_versions
+from .runfolder import (CANDIDATE_FORMATS, RunFolder, clean_json, default_run_dir, versions, write_json,
+                        write_table, write_yaml)
+from .runner import RunResult, run_recipe
+
+MOCK_WARNING = ("This run used simulated stars from the mock source {source}; its scores and candidates "
+                "demonstrate the pipeline and measure recovery of injected objects, and say nothing about real stars.")
+
+
+def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None = None, force: bool = False,
+            formats=(), console: Console | None = None, show_progress: bool | None = None) -> tuple[Path, dict]:
+    """Validate, run and publish a recipe. Returns (run folder, manifest)."""
+    console = console or Console(stderr=True)
+    registry = get_registry()
+    recipe = load_recipe(recipe_ref, registry, list(overrides), seed)   # all validation before any work
+    target = Path(out) if out else default_run_dir(recipe.name)
+    folder = RunFolder(target, force=force)
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    try:
+        ctx = RunContext(recipe.seed, folder.staging, console, figures=recipe.spec.output.figures,
+                         show_progress=show_progress)
+        console.print(f"[bold]toolkit[/bold] running recipe [cyan]{recipe.name}[/cyan] (seed {recipe.seed})")
+        result = run_recipe(recipe, registry, ctx, keep_rejected=recipe.spec.output.write_rejected)
+        formats = list(dict.fromkeys([*recipe.spec.output.formats, *formats]))
+        manifest = write_outputs(folder, recipe, result, ctx, started, time.perf_counter() - t0, formats, registry)
+    except BaseException:
+        folder.discard()
+        raise
+    path = folder.publish()
+    return path, manifest
+
+
+def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext, started, elapsed: float,
+                  formats, registry) -> dict:
+    candidates = result.candidates()
+    write_table(result.table, folder.path("scored.parquet"), "parquet")
+    write_table(candidates, folder.path("candidates.parquet"), "parquet")
+    for fmt in formats:
+        fname, astropy_fmt = CANDIDATE_FORMATS[fmt]
+        write_table(candidates, folder.path(fname), astropy_fmt)
+    if result.rejected is not None:
+        write_table(result.rejected, folder.path("rejected.parquet"), "parquet")
+    atomic_write(folder.path("cutflow.csv"), lambda tmp: result.cutflow.to_csv(tmp, index=False))
+    resolved = recipe.resolved()
+    write_yaml(folder.path("recipe.resolved.yaml"), resolved)
+
+    source_name = result.source.get("fallback", result.source["use"])
+    mock = bool(result.source.get("mock"))
+    inputs = dict(result.source.get("inputs", {}))
+    if recipe.path is not None:
+        inputs[str(recipe.path)] = file_sha256(recipe.path)
+    manifest = {
+        "toolkit_version": versions()["toolkit"],
+        "recipe": resolved,
+        "recipe_file": str(recipe.path) if recipe.path else None,
+        "overrides": list(recipe.overrides),
+        "seed": recipe.seed,
+        "mock": mock,
+        "data_warning": MOCK_WARNING.format(source=source_name) if mock else None,
+        "source": result.source,
+        "inputs": inputs,
+        "rows": {**result.rows, "candidates": len(candidates)},
+        "cutflow": result.cutflow.to_dict(orient="records"),
+        "detectors": result.detectors,
+        "truth_recovery": result.truth,
+        "validation": result.validation,
+        "notes": ctx.notes,
+        "warnings": ctx.warnings,
+        "figures": ctx.figures,
+        "timings_s": {**result.timings, "total": round(elapsed, 3)},
+        "versions": versions(),
+        "plugins": plugin_versions(registry),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "files": sorted(p.name for p in folder.staging.iterdir()) + ["manifest.json", "report.html"],
+    }
+    manifest = clean_json(manifest)
+    write_json(folder.path("manifest.json"), manifest)
+    page = report_mod.render_report(folder.staging, manifest, result.cutflow, candidates, ctx.figures)
+    atomic_write(folder.path("report.html"), lambda tmp: tmp.write_text(page))
+    return manifest
