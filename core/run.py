@@ -22,10 +22,11 @@ MOCK_WARNING = ("This run used simulated stars from the mock source {source}; it
 
 
 def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None = None, force: bool = False,
-            formats=(), console: Console | None = None, show_progress: bool | None = None) -> tuple[Path, dict]:
+            formats=(), console: Console | None = None, show_progress: bool | None = None,
+            registry=None) -> tuple[Path, dict]:
     """Validate, run and publish a recipe. Returns (run folder, manifest)."""
     console = console or Console(stderr=True)
-    registry = get_registry()
+    registry = registry or get_registry()
     recipe = load_recipe(recipe_ref, registry, list(overrides), seed)   # all validation before any work
     target = Path(out) if out else default_run_dir(recipe.name)
     folder = RunFolder(target, force=force)

@@ -83,6 +83,11 @@ class Table:
 
     # -- construction ---------------------------------------------------
     @classmethod
+    def from_columns(cls, cols: Columns, id_column: str | None = None, meta: dict | None = None) -> "Table":
+        """Build from ``Columns`` (units and descriptions kept): the usual way a source makes its table."""
+        return cls(pd.DataFrame(cols.data), dict(cols.info), id_column or ROW_ID, dict(meta or {}))
+
+    @classmethod
     def from_astropy(cls, tab, id_column: str | None = None, meta: dict | None = None) -> "Table":
         """Build from an astropy Table, keeping units and descriptions; masked -> NaN."""
         data, info = {}, {}

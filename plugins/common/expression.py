@@ -8,11 +8,15 @@ from __future__ import annotations
 import numpy as np
 from pydantic import field_validator
 
-from toolkit.core import Columns, Config, Cut, Expression, Feature, Field, Table
+from toolkit.core import Columns, Config, Cut, Expression, Feature, Field, RecipeError, StageError, Table
 
 
 def _checked(text: str) -> str:
-    Expression(text)  # raises RecipeError with the reason
+    """Parse now, so a bad expression fails recipe validation (pydantic adds the location)."""
+    try:
+        Expression(text)
+    except RecipeError as exc:
+        raise ValueError(str(exc)) from None
     return text
 
 
@@ -37,7 +41,6 @@ class ExpressionCut(Cut):
         if result.dtype != bool:
             result = np.broadcast_to(result, (len(table),))
             if result.dtype.kind not in "biu":
-                from toolkit.core import StageError
                 raise StageError(f"cut '{self.config.expr}' gives {result.dtype} values, not true/false")
         return np.broadcast_to(result, (len(table),)).astype(bool)
 
