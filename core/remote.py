@@ -1,0 +1,368 @@
+"""The one TAP client every remote source uses: bounded, retried, cached, honest when offline.
+
+``tap_query(url, adql, label=...)`` runs an ADQL query through pyvo and returns an
+astropy Table (units, UCDs and descriptions as the service sent them). Around
+pyvo it adds what a pipeline needs and pyvo leaves to the caller:
+
+- every HTTP request is bounded by ``timeout_s`` (pyvo's own requests carry no
+  timeout, except job polls, which it sets to 10-600 s; a session clamps them all);
+- connection errors, timeouts, HTTP 5xx/429/408 are retried ``retries`` times with
+  exponential backoff (``backoff_s``, ``2 * backoff_s``, ...); a query the service
+  rejects (bad ADQL) is not retried and raises ``StageError`` with the service's text;
+- async jobs (``async_=True``): submit, run, poll with a bounded total wait
+  (``async_wait_s``), fetch, delete;
+- an on-disk cache keyed by sha256 of (url, query, upload content[, maxrec]) under
+  ``cache_dir()/tap/<key>.vot`` with a ``<key>.json`` sidecar (query, url, time),
+  written atomically, so a second run never contacts the service and a cache
+  file can be copied to a machine without network;
+- when the service cannot be reached, ``SourceUnavailable`` says what failed
+  (label, URL, last error) and how to run offline.
+
+pyvo is imported lazily (inside the functions) so that importing toolkit stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .context import cache_dir
+from .errors import SourceUnavailable, StageError
+from .io import atomic_write
+
+#: Above this many rows the Gaia archive truncates synchronous results (silently).
+GAIA_SYNC_ROW_LIMIT = 2000
+#: HTTP status codes worth retrying.
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+#: Async job polling: first wait, growth factor, longest single wait (seconds).
+POLL_FIRST_S, POLL_GROWTH, POLL_MAX_S = 0.5, 1.5, 30.0
+
+Upload = Mapping[str, Any]   # upload table name -> astropy Table | pandas DataFrame | path of a VOTable
+
+
+# -- cache keys -----------------------------------------------------------------------------
+
+def _normal_url(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
+def _table_digest(tab) -> str:
+    """Content hash of an upload table: column names, dtypes and values (mask included)."""
+    h = hashlib.sha256()
+    for name in tab.colnames:
+        col = tab[name]
+        data = np.asarray(col)
+        h.update(name.encode() + b"\0" + data.dtype.str.encode() + b"\0")
+        if data.dtype.kind == "O":
+            h.update("\x1f".join(map(str, data.tolist())).encode())
+        else:
+            h.update(np.ascontiguousarray(data).tobytes())
+        mask = getattr(col, "mask", None)
+        if mask is not None and np.any(mask):
+            h.update(np.ascontiguousarray(np.asarray(mask)).tobytes())
+    return h.hexdigest()
+
+
+def _as_astropy(value, name: str):
+    """An upload value as an astropy Table (pyvo serialises it to VOTable)."""
+    from astropy.table import Table as ATable
+
+    if isinstance(value, ATable):
+        return value
+    if hasattr(value, "to_numpy") and hasattr(value, "columns"):  # pandas DataFrame
+        return ATable.from_pandas(value)
+    if isinstance(value, (str, Path)) and Path(value).is_file():
+        return ATable.read(value, format="votable")
+    raise StageError(f"TAP upload '{name}': expected an astropy Table, a pandas DataFrame or a VOTable "
+                     f"file, got {type(value).__name__}")
+
+
+def query_key(url: str, adql: str, upload: Upload | None = None, maxrec: int | None = None) -> str:
+    """sha256 of the service URL, the ADQL text and the uploaded tables' content."""
+    h = hashlib.sha256()
+    h.update(_normal_url(url).encode() + b"\n" + adql.strip().encode())
+    for name in sorted(upload or {}):
+        h.update(b"\nupload:" + name.encode() + b"=" + _table_digest(_as_astropy(upload[name], name)).encode())
+    if maxrec is not None:
+        h.update(f"\nmaxrec={int(maxrec)}".encode())
+    return h.hexdigest()
+
+
+def cached_query_path(url: str, adql: str, upload: Upload | None = None, maxrec: int | None = None) -> Path:
+    """Where the cached result of this exact query lives (whether or not it exists yet).
+
+    Copy this file (and its ``.json`` sidecar) to the same place under another
+    machine's cache folder (``$TOOLKIT_CACHE`` or ``~/.cache/toolkit``) to run there
+    offline.
+    """
+    return cache_dir() / "tap" / f"{query_key(url, adql, upload, maxrec)}.vot"
+
+
+def read_cached(path: Path):
+    from astropy.table import Table as ATable
+
+    return ATable.read(path, format="votable")
+
+
+def _write_cache(path: Path, tab, sidecar: dict) -> None:
+    out = tab.copy(copy_data=False)
+    out.meta.clear()
+    atomic_write(path, lambda tmp: out.write(tmp, format="votable"))
+    atomic_write(path.with_suffix(".json"),
+                 lambda tmp: tmp.write_text(json.dumps(sidecar, indent=2, default=str)))
+
+
+# -- requests bounded in time ---------------------------------------------------------------
+
+def _session(timeout_s: float):
+    """A requests session whose every request is bounded by ``timeout_s`` seconds."""
+    import requests
+    from pyvo.utils.http import create_session
+
+    class BoundedSession(requests.Session):
+        def request(self, method, url, **kwargs):
+            given = kwargs.get("timeout")
+            kwargs["timeout"] = timeout_s if given is None else min(float(given), timeout_s)
+            return super().request(method, url, **kwargs)
+
+    session = BoundedSession()
+    session.headers.update(create_session().headers)  # pyvo's User-Agent
+    return session
+
+
+# -- error classes ----------------------------------------------------------------------------
+
+class _JobTimeout(Exception):
+    """An async job did not finish within the caller's bound."""
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "cause", None) or exc.__cause__
+        if inner is None or not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
+def _is_network(exc: BaseException) -> bool:
+    import requests
+
+    try:
+        from urllib3.exceptions import HTTPError as Urllib3Error
+    except ImportError:  # pragma: no cover
+        Urllib3Error = ()
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout, Urllib3Error, ConnectionError,
+                            TimeoutError))
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    import requests
+
+    root = _root_cause(exc)
+    text = f"{type(root).__name__} {root}".lower()
+    return isinstance(root, (requests.Timeout, TimeoutError, _JobTimeout)) or "timed out" in text \
+        or "timeout" in type(root).__name__.lower()
+
+
+def _classify(exc: BaseException) -> str:
+    """'query' (the service rejected the ADQL), 'transient' (retry) or 'permanent' (give up)."""
+    from pyvo.dal import DALFormatError, DALQueryError, DALServiceError
+
+    if isinstance(exc, DALQueryError):
+        return "query"
+    if isinstance(exc, _JobTimeout):
+        return "permanent"
+    if isinstance(exc, DALServiceError):
+        code = exc.code or 0
+        if code in TRANSIENT_STATUS:
+            return "transient"
+        if code:
+            return "permanent"
+        return "transient" if _is_network(_root_cause(exc)) else "permanent"
+    if isinstance(exc, DALFormatError):
+        return "transient" if _is_network(_root_cause(exc)) else "permanent"
+    if _is_network(exc) or _is_network(_root_cause(exc)):
+        return "transient"
+    return "permanent"
+
+
+def _describe(exc: BaseException) -> str:
+    root = _root_cause(exc)
+    if root is not exc and _is_network(root):  # pyvo wraps network errors; the root says it best
+        exc = root
+    code = getattr(exc, "code", None)
+    text = str(exc).strip() or type(exc).__name__
+    if root is not exc and str(root) not in text:
+        text += f" (caused by {type(root).__name__}: {root})"
+    prefix = f"HTTP {code}: " if code else ""
+    return f"{prefix}{type(exc).__name__}: {text}"[:600]
+
+
+def _offline_help(url: str, path: Path, label: str) -> str:
+    return (f"To run without {url}:\n"
+            f"  - use a cached result: on a machine that can reach the service, run the same recipe once "
+            f"(or call toolkit.core.remote.tap_query) and copy {path.name} and its .json sidecar into "
+            f"{path.parent} here (the cache folder is $TOOLKIT_CACHE or ~/.cache/toolkit);\n"
+            f"  - or export the table yourself (archive web interface, any TAP client) and read it with the "
+            f"`table.file` source (FITS, VOTable, CSV, ECSV or Parquet) in place of {label};\n"
+            f"  - or declare a fallback source in the recipe (`fallback: {{use: ..., with: {{...}}}}`, e.g. the "
+            f"domain's mock); the run then announces that it used it.")
+
+
+# -- the query --------------------------------------------------------------------------------
+
+def _run_once(url: str, adql: str, *, timeout_s: float, async_: bool, uploads: dict | None,
+              maxrec: int | None, async_wait_s: float, log: Callable[[str], None]):
+    import pyvo
+
+    service = pyvo.dal.TAPService(url, session=_session(timeout_s))
+    if not async_:
+        return service.run_sync(adql, maxrec=maxrec, uploads=uploads)
+    job = service.submit_job(adql, maxrec=maxrec, uploads=uploads)
+    try:
+        job.run()
+        deadline = time.monotonic() + async_wait_s
+        pause = POLL_FIRST_S
+        while True:
+            phase = job.phase
+            if phase in ("COMPLETED", "ERROR", "ABORTED"):
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                try:
+                    job.abort()
+                except Exception:  # noqa: BLE001 - best effort; the timeout is what matters
+                    pass
+                raise _JobTimeout(f"async job {job.url} still {phase} after {async_wait_s:g} s "
+                                  "(raise async_wait_s, or narrow the query)")
+            log(f"job {job.job_id}: {phase}; next check in {min(pause, left):.1f} s")
+            time.sleep(min(pause, left))
+            pause = min(pause * POLL_GROWTH, POLL_MAX_S)
+        job.raise_if_error()
+        result = job.fetch_result()
+    finally:
+        if job.url is not None:
+            try:
+                job.delete()
+            except Exception:  # noqa: BLE001 - a job left on the server expires by itself
+                pass
+    return result
+
+
+def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries: int = 3,
+              backoff_s: float = 2.0, cache: bool = True, async_: bool = False, upload: Upload | None = None,
+              maxrec: int | None = None, async_wait_s: float = 3600.0, ctx=None):
+    """Run ``adql`` on the TAP service at ``url``; return an astropy Table.
+
+    ``label`` names the caller in messages (e.g. ``gaia.archive``). ``upload`` maps
+    upload table names to tables (refer to them as ``TAP_UPLOAD.<name>``).
+    ``retries`` is the number of further attempts after the first one.
+    ``ctx`` (a RunContext, optional) receives progress notes and warnings.
+
+    Raises ``SourceUnavailable`` when the service cannot be reached (after the
+    retries) and ``StageError`` when it rejects the query. The result's ``meta``
+    holds ``tap_cache`` (the cache file), ``tap_from_cache``, ``tap_key`` and
+    ``tap_overflow`` (True when the service truncated the result at MAXREC).
+    """
+    log = (lambda m: ctx.info(f"{label}: {m}")) if ctx is not None else (lambda m: None)
+    warn = (lambda m: ctx.warn(f"{label}: {m}")) if ctx is not None else _warn
+    url = _normal_url(url)
+    uploads = {name: _as_astropy(tab, name) for name, tab in (upload or {}).items()} or None
+    key = query_key(url, adql, uploads, maxrec)
+    path = cache_dir() / "tap" / f"{key}.vot"
+
+    if cache and path.is_file():
+        try:
+            tab = read_cached(path)
+        except Exception as exc:  # noqa: BLE001 - a damaged cache file is refetched, not fatal
+            warn(f"cache file {path} is unreadable ({type(exc).__name__}: {exc}); querying the service again")
+        else:
+            log(f"{len(tab)} rows from the cache ({path})")
+            tab.meta.update(tap_cache=str(path), tap_from_cache=True, tap_key=key, tap_overflow=False)
+            return tab
+
+    mode = "async" if async_ else "sync"
+    attempts = int(retries) + 1
+    last: BaseException | None = None
+    for attempt in range(attempts):
+        if attempt:
+            pause = backoff_s * 2 ** (attempt - 1)
+            retry_after = getattr(last, "retry_after_seconds", None)
+            if retry_after:
+                pause = max(pause, min(float(retry_after), 60.0))
+            log(f"attempt {attempt} of {attempts} failed ({_describe(last)[:200]}); retrying in {pause:g} s")
+            time.sleep(pause)
+        t0 = time.perf_counter()
+        try:
+            result = _run_once(url, adql, timeout_s=timeout_s, async_=async_, uploads=uploads, maxrec=maxrec,
+                               async_wait_s=async_wait_s, log=log)
+        except Exception as exc:  # noqa: BLE001 - classified below, nothing swallowed
+            kind = _classify(exc)
+            if kind == "query":
+                raise StageError(f"{label}: the TAP service at {url} rejected the query: {exc}\n"
+                                 f"Query:\n{adql.strip()}\nCheck table and column names (and the ADQL "
+                                 "syntax) against the service's documentation.") from exc
+            last = exc
+            if kind == "permanent":
+                break
+            continue
+        tab = result.to_table()
+        overflow = result.query_status == "OVERFLOW"
+        if overflow:
+            warn(f"the service truncated the result at {len(tab)} rows (MAXREC/row limit); use an async query "
+                 "(async_: true) or a narrower selection to get every row")
+        log(f"{len(tab)} rows from {url} ({mode}, {time.perf_counter() - t0:.1f} s)")
+        if cache:
+            sidecar = {"label": label, "url": url, "query": adql.strip(), "mode": mode, "maxrec": maxrec,
+                       "uploads": {n: {"rows": len(t), "columns": t.colnames, "sha256": _table_digest(t)}
+                                   for n, t in (uploads or {}).items()},
+                       "rows": len(tab), "overflow": overflow,
+                       "fetched_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            try:
+                _write_cache(path, tab, sidecar)
+            except OSError as exc:
+                warn(f"could not write the cache file {path}: {exc}")
+        tab.meta.update(tap_cache=str(path) if cache else None, tap_from_cache=False, tap_key=key,
+                        tap_overflow=overflow)
+        return tab
+
+    what = "timed out" if last is not None and _is_timeout(last) else "could not be reached"
+    tried = f"{attempt + 1} attempt{'s' if attempt else ''}"
+    raise SourceUnavailable(
+        f"{label}: the TAP service at {url} {what} ({mode} query, {tried}, timeout {timeout_s:g} s per "
+        f"request).\nLast error: {_describe(last) if last else 'unknown'}\n"
+        + _offline_help(url, path, label)) from last
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, stacklevel=3)
+
+
+# -- small ADQL helpers shared by the sources ----------------------------------------------
+
+_TOP = re.compile(r"^\s*SELECT\s+(?:ALL\s+|DISTINCT\s+)?TOP\s+(\d+)", re.IGNORECASE)
+
+
+def adql_top(adql: str) -> int | None:
+    """The N of ``SELECT TOP N`` (None when the query has no TOP)."""
+    m = _TOP.match(adql)
+    return int(m.group(1)) if m else None
+
+
+def batches(n: int, size: int):
+    """Index ranges ``[start, stop)`` of at most ``size`` rows covering ``range(n)``."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
