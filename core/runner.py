@@ -73,6 +73,9 @@ def _stage(step: Step, ctx: RunContext, registry: Registry, timings: dict):
         plugin = _plugin_of(step.component, registry)
         raise PluginError(f"plugin '{plugin}' failed in {step.where} ('{step.name}', component "
                           f"{step.component.name}): {type(exc).__name__}: {exc}") from exc
+    else:
+        ctx.console.print(f"  [green]✓[/green] {ctx.step} [dim]({step.component.name}, "
+                          f"{time.perf_counter() - t0:.2f} s)[/dim]")
     finally:
         timings[ctx.step] = round(time.perf_counter() - t0, 4)
 
