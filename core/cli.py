@@ -139,6 +139,39 @@ def recipes():
     out.print(t)
 
 
+@app.command()
+def score(model_dir: Path = typer.Argument(..., help="a run's models/<step> folder"),
+          table: Path = typer.Argument(..., help="table to score (Parquet, FITS, VOTable, CSV, ECSV)"),
+          out_dir: Path = typer.Option(..., "--out", help="folder for scored.parquet and flagged.parquet"),
+          id_column: Optional[str] = typer.Option(None, "--id-column", help="stable id column of the table"),
+          force: bool = typer.Option(False, "--force", help="replace earlier results in --out")):
+    """Score a new table with a detector saved in a run folder."""
+    from toolkit.plugins.detectors.saved import score_saved_model
+
+    try:
+        summary = score_saved_model(model_dir, table, out_dir, id_column=id_column, force=force)
+    except ToolkitError as exc:
+        _fail(exc)
+    err.print(f"[green]done[/green] {summary['rows']} rows, {summary['scored']} scored, {summary['flagged']} flagged")
+    out.print(str(out_dir))
+
+
+@app.command()
+def match(table: Path = typer.Argument(..., help="any table with sky positions, e.g. a run's candidates.parquet"),
+          catalog: List[str] = typer.Option(..., "--catalog", help="a catalogue component name or a table file"),
+          radius: float = typer.Option(2.0, "--radius", help="match radius in arcsec"),
+          out_file: Optional[Path] = typer.Option(None, "--out", help="write the matched table here"),
+          ra_column: Optional[str] = typer.Option(None, "--ra", help="RA column (detected when omitted)"),
+          dec_column: Optional[str] = typer.Option(None, "--dec", help="Dec column (detected when omitted)")):
+    """Cross-match a table with known-object catalogues."""
+    from toolkit.catalogs.match import match_table_file
+
+    try:
+        match_table_file(table, catalog, radius, out_file, ra_column=ra_column, dec_column=dec_column, console=out)
+    except ToolkitError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     app()
 
