@@ -1,0 +1,71 @@
+"""``catalog.file``: any local table of known objects (CSV, FITS, VOTable, ECSV, Parquet)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolkit.core import Catalog, Config, Field, StageError, Table
+from toolkit.core.io import file_sha256
+
+from .coordinates import ascii_line_numbers
+from .known_table import known_object_table, short_name_of
+
+ASCII_FORMATS = ("ascii", "csv", "ecsv", "tab", "basic")
+
+
+def read_any_table(path: Path, format: str | None = None):
+    """Read with astropy, the format guessed from the suffix (the same rules as ``table.file``)."""
+    from toolkit.plugins.common.table_file import read_table
+
+    return read_table(Path(path), format)
+
+
+def row_labeller(path: Path, tab, format: str | None):
+    """Say "line N of FILE" for text tables (what an editor shows), "row N of FILE" otherwise."""
+    name = Path(path).name.lower()
+    is_text = (format and any(f in format for f in ASCII_FORMATS)) or name.endswith((".csv", ".ecsv", ".txt",
+                                                                                        ".dat", ".tsv"))
+    lines = ascii_line_numbers(path, len(tab)) if is_text else None
+    if lines is not None:
+        return lambda i: f"line {lines[i]} of {path}"
+    return lambda i: f"row {i + 1} of {path}"
+
+
+class FileCatalog(Catalog):
+    name = "catalog.file"
+    summary = "Known objects from a local table; name and RA/Dec columns detected or mapped, degrees or sexagesimal."
+    citation = "(the file's own source: cite it)"
+
+    class Config(Config):
+        path: Path = Field(description="the table file (CSV, FITS, VOTable, ECSV, Parquet)")
+        format: str | None = Field(None, description="astropy format name; guessed from the suffix when omitted")
+        short_name: str | None = Field(None, description="used in the match columns (match_<short_name>); "
+                                                         "the file name without suffix when omitted")
+        name_column: str | None = Field(None, description="object name column; detected (Name, Star, ID, ...) "
+                                                          "when omitted")
+        ra_column: str | None = Field(None, description="RA column (degrees or sexagesimal hours); detected "
+                                                        "(RA, ra, RAJ2000, RA(J2000), _RA, ...) when omitted")
+        dec_column: str | None = Field(None, description="Dec column (degrees or sexagesimal); detected "
+                                                         "(DEC, dec, DEJ2000, DEC(J2000), _DE, ...) when omitted")
+        epoch: float | None = Field(2000.0, description="epoch (Julian year) of the positions, for proper-motion "
+                                                        "propagation in match.catalog; null when unknown")
+        citation: str = Field("", description="reference to cite for this catalogue (shown in the summary)")
+
+    @property
+    def short_name(self) -> str:
+        cfg = self.config
+        return short_name_of(cfg.short_name or Path(cfg.path).name.split(".")[0])
+
+    def load(self, ctx) -> Table:
+        cfg = self.config
+        path = Path(cfg.path)
+        if not path.is_file():
+            raise StageError(f"catalog.file: '{path}' does not exist (path is relative to the working "
+                             f"directory {Path.cwd()})")
+        tab = read_any_table(path, cfg.format)
+        return known_object_table(
+            tab, short_name=self.short_name, where=f"catalogue file {path}", ra_column=cfg.ra_column,
+            dec_column=cfg.dec_column, name_column=cfg.name_column, row_label=row_labeller(path, tab, cfg.format),
+            meta={"catalog": self.name, "source": str(path), "citation": cfg.citation, "epoch": cfg.epoch,
+                  "inputs": {str(path): file_sha256(path)}},
+            ctx=ctx)

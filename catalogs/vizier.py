@@ -1,0 +1,121 @@
+"""Fetch a VizieR catalogue with astroquery, keep the raw answer on disk, read it back.
+
+The cache holds VizieR's own VOTable bytes under
+``toolkit.core.cache_dir()/vizier/<catalogue id with / as _>.vot.xml``, so a
+cache hit goes through exactly the same parsing as a fresh answer, and a
+cache file copied from another machine works as is. astroquery's own HTTP
+cache is switched off for the call (one cache, in one known place).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from datetime import datetime, timezone
+from io import BytesIO
+from pathlib import Path
+
+from toolkit.core import SourceUnavailable, StageError, cache_dir
+from toolkit.core.io import atomic_write
+
+from .definitions import VizierCatalogDefinition
+
+#: VizieR computes these (decimal degrees, J2000) for every table with positions
+COMPUTED_POSITION_COLUMNS = ["_RAJ2000", "_DEJ2000"]
+
+
+def cache_path(vizier_id: str) -> Path:
+    """Where the raw VizieR answer for a catalogue id is kept."""
+    return cache_dir() / "vizier" / (vizier_id.replace("/", "_") + ".vot.xml")
+
+
+def fetch_votable(vizier_id: str, *, timeout_s: float, server: str | None = None) -> bytes:
+    """One request for the whole catalogue (every row, every column, plus computed J2000 degrees)."""
+    from astroquery import cache_conf
+    from astroquery.vizier import Vizier
+
+    kwargs = {"columns": ["*", *COMPUTED_POSITION_COLUMNS], "row_limit": -1, "timeout": timeout_s}
+    if server:
+        kwargs["vizier_server"] = server
+    viz = Vizier(**kwargs)
+    with cache_conf.set_temp("cache_active", False):
+        response = viz.get_catalogs_async(vizier_id)
+    response.raise_for_status()
+    return response.content
+
+
+def parse_votable(content: bytes, vizier_id: str) -> list[tuple[str, object]]:
+    """VizieR's VOTable -> [(table name, astropy Table)], empty tables left out."""
+    from astropy.io import votable
+
+    head = content.lstrip()[:400]
+    if not (head.startswith(b"<?xml") or b"<VOTABLE" in head):
+        raise StageError(f"VizieR's answer for {vizier_id} is not a VOTable (it starts with {head[:80]!r}); "
+                         f"the service may be down or behind a captive portal. Delete {cache_path(vizier_id)} "
+                         f"if it is a cached file.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vo = votable.parse(BytesIO(content), verify="ignore")
+        tables = []
+        for t in vo.iter_tables():
+            if t.array is not None and len(t.array) > 0:
+                tables.append((t.name or t.ID or f"table{len(tables) + 1}", t.to_table(use_names_over_ids=True)))
+    if not tables:
+        errors = [f"{i.name}: {i.value or i.content}" for i in vo.iter_info()
+                  if (i.name or "").lower() in ("error", "warning") or (i.value or "").upper() == "ERROR"]
+        raise StageError(f"VizieR returned no table for catalogue '{vizier_id}'"
+                         + (f" ({'; '.join(errors)})" if errors else "")
+                         + ". Check the catalogue id at https://vizier.cds.unistra.fr/viz-bin/VizieR?-source="
+                         + vizier_id)
+    return tables
+
+
+def offline_message(definition: VizierCatalogDefinition, reason: str) -> str:
+    path = cache_path(definition.vizier_id)
+    return (f"VizieR could not be reached for {definition.vizier_id} ({definition.citation}): {reason}. "
+            f"There is no cached copy at {path}. To run offline, either copy that file from a machine that "
+            f"has fetched the catalogue once (the cache folder is $TOOLKIT_CACHE or ~/.cache/toolkit), or "
+            f"export the table from {definition.url} as CSV/VOTable and use "
+            f"`{{use: catalog.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead. "
+            f"In match.catalog, `on_unavailable: skip` goes on without this catalogue.")
+
+
+def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = True, refresh: bool = False,
+                       timeout_s: float = 60.0, retries: int = 2, backoff_s: float = 2.0,
+                       server: str | None = None, ctx=None) -> tuple[list[tuple[str, object]], dict]:
+    """The catalogue's tables and provenance ({'cache': path, 'cache_hit': bool, ...}).
+
+    Raises ``SourceUnavailable`` (saying what to do) when VizieR cannot be
+    reached and there is no cached answer.
+    """
+    path = cache_path(definition.vizier_id)
+    info = {"vizier_id": definition.vizier_id, "cache": str(path)}
+    if cache and not refresh and path.is_file():
+        content = path.read_bytes()
+        meta_path = path.with_suffix(".json")
+        fetched = json.loads(meta_path.read_text()).get("fetched_utc") if meta_path.is_file() else None
+        return parse_votable(content, definition.vizier_id), {**info, "cache_hit": True, "fetched_utc": fetched}
+
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        try:
+            content = fetch_votable(definition.vizier_id, timeout_s=timeout_s, server=server)
+            break
+        except Exception as exc:  # any network or HTTP failure: retry, then say what failed
+            last = exc
+            if attempt < retries:
+                if ctx is not None:
+                    ctx.info(f"VizieR attempt {attempt + 1} failed ({type(exc).__name__}); retrying")
+                time.sleep(backoff_s * 2 ** attempt)
+    else:
+        raise SourceUnavailable(offline_message(definition, f"{type(last).__name__}: {last}")) from last
+
+    tables = parse_votable(content, definition.vizier_id)  # parse before caching: never cache junk
+    fetched = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if cache:
+        atomic_write(path, lambda tmp: tmp.write_bytes(content))
+        meta = {"vizier_id": definition.vizier_id, "fetched_utc": fetched, "server": server or "default",
+                "citation": definition.citation}
+        atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
+    return tables, {**info, "cache_hit": False, "fetched_utc": fetched}
