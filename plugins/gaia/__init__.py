@@ -1,0 +1,1 @@
+"""Gaia: sources (archive, mock), kinematic features, quality cuts and diagnostic figures."""

@@ -1,0 +1,34 @@
+"""Hook implementations of the Gaia plugin (owner A; the archive source's lines are engineer G's)."""
+
+from toolkit.core import hookimpl
+
+from .cuts import HasRadialVelocity, ParallaxQuality, Ruwe
+from .features import AbsoluteMagnitude, Distance, Galactocentric, Tangential
+from .figures import GaiaFigures
+from .mock import GaiaMock
+
+
+@hookimpl
+def toolkit_register_sources(register):
+    register(GaiaMock)
+    # --- gaia.archive (engineer G): G adds its own import and register(GaiaArchive) line below ---
+
+
+@hookimpl
+def toolkit_register_cuts(register):
+    register(ParallaxQuality)
+    register(HasRadialVelocity)
+    register(Ruwe)
+
+
+@hookimpl
+def toolkit_register_features(register):
+    register(Distance)
+    register(AbsoluteMagnitude)
+    register(Galactocentric)
+    register(Tangential)
+
+
+@hookimpl
+def toolkit_register_validators(register):
+    register(GaiaFigures)
