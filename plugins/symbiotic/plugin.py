@@ -1,0 +1,40 @@
+"""Hook implementations of the symbiotic-star domain."""
+
+from toolkit.core import hookimpl
+
+from .cuts import AbsoluteMagnitudeCut, ExtinctionCorrectedColourCut
+from .extinction import ExtinctionColumn, ExtinctionMwdust
+from .figures import SymbioticFigures
+from .mock import SymbioticMock
+from .mock_known import MockKnownSymbiotics
+from .nightly_colours import NightlyColours
+
+
+@hookimpl
+def toolkit_register_sources(register):
+    register(SymbioticMock)
+    # remote SkyMapper source: registered below by its owner
+
+
+@hookimpl
+def toolkit_register_cuts(register):
+    register(ExtinctionCorrectedColourCut)
+    register(AbsoluteMagnitudeCut)
+
+
+@hookimpl
+def toolkit_register_features(register):
+    register(ExtinctionColumn)
+    register(ExtinctionMwdust)
+    register(NightlyColours)
+    # remote distance feature: registered below by its owner
+
+
+@hookimpl
+def toolkit_register_validators(register):
+    register(SymbioticFigures)
+
+
+@hookimpl
+def toolkit_register_catalogs(register):
+    register(MockKnownSymbiotics)
