@@ -29,14 +29,17 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import numpy as np
 
+from .component import Config, Field
 from .context import cache_dir
 from .errors import SourceUnavailable, StageError
 from .io import atomic_write
 
+#: The ESA Gaia archive's TAP service.
+GAIA_TAP_URL = "https://gea.esac.esa.int/tap-server/tap"
 #: Above this many rows the Gaia archive truncates synchronous results (silently).
 GAIA_SYNC_ROW_LIMIT = 2000
 #: HTTP status codes worth retrying.
@@ -366,3 +369,58 @@ def batches(n: int, size: int):
     if size < 1:
         raise ValueError("batch size must be at least 1")
     return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+# -- what every TAP-backed source shares ------------------------------------------------------
+
+
+class TapOptions(Config):
+    """Connection settings of a TAP-backed component (the URL default is set by each source)."""
+
+    url: str = Field("", description="TAP service base URL")
+    timeout_s: float = Field(60.0, gt=0, description="bound on every HTTP request, seconds")
+    retries: int = Field(3, ge=0, description="further attempts after a connection error, timeout or HTTP 5xx")
+    backoff_s: float = Field(2.0, ge=0, description="wait before the first retry; doubles at each retry")
+    cache: bool = Field(True, description="read/write the on-disk query cache ($TOOLKIT_CACHE/tap)")
+    async_: bool | Literal["auto"] = Field(
+        "auto", description="async TAP job (true), sync query (false), or auto: async unless the query has a "
+                            "TOP no larger than sync_max_rows")
+    sync_max_rows: int = Field(GAIA_SYNC_ROW_LIMIT, ge=1,
+                               description="largest TOP sent synchronously when async_ is auto (services "
+                                           "truncate sync results; the Gaia archive at 2000 rows)")
+    async_wait_s: float = Field(3600.0, gt=0, description="longest total wait for an async job, seconds")
+
+    def query_options(self, adql: str) -> dict:
+        """Keyword arguments of ``tap_query`` for this configuration and query."""
+        return dict(timeout_s=self.timeout_s, retries=self.retries, backoff_s=self.backoff_s, cache=self.cache,
+                    async_=auto_async(self.async_, adql, self.sync_max_rows), async_wait_s=self.async_wait_s)
+
+
+def auto_async(choice: bool | str, adql: str, sync_max_rows: int = GAIA_SYNC_ROW_LIMIT) -> bool:
+    """Resolve ``async_: auto``: async unless the query asks for at most ``sync_max_rows`` rows."""
+    if isinstance(choice, bool):
+        return choice
+    top = adql_top(adql)
+    return top is None or top > sync_max_rows
+
+
+def to_source_table(tab, *, url: str, adql: str, label: str, id_column: str | None, ctx=None,
+                    rename: Mapping[str, str] | None = None):
+    """A query result as a toolkit ``Table``: units kept, ``mock: False``, the query in ``meta``."""
+    from .table import Table
+
+    if rename:
+        missing = [c for c in rename if c not in tab.colnames]
+        if missing:
+            raise StageError(f"{label}: `rename` names column(s) {missing} that the query did not return; "
+                             f"it returned {', '.join(tab.colnames)}")
+        tab.rename_columns(list(rename), list(rename.values()))
+    if id_column and id_column not in tab.colnames:
+        if ctx is not None:
+            ctx.warn(f"{label}: id column '{id_column}' is not among the returned columns; using row numbers. "
+                     f"Add {id_column} to the SELECT list for a stable id.")
+        id_column = None
+    meta = {"mock": False, "inputs": {f"tap:{url}": tab.meta.get("tap_key", query_key(url, adql))},
+            "query": adql.strip(), "tap_url": url, "tap_cache": tab.meta.get("tap_cache"),
+            "from_cache": bool(tab.meta.get("tap_from_cache"))}
+    return Table.from_astropy(tab, id_column=id_column, meta=meta)

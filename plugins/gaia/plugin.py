@@ -2,6 +2,7 @@
 
 from toolkit.core import hookimpl
 
+from .archive import GaiaArchive
 from .cuts import HasRadialVelocity, ParallaxQuality, Ruwe
 from .features import AbsoluteMagnitude, Distance, Galactocentric, Tangential
 from .figures import GaiaFigures
@@ -12,6 +13,7 @@ from .mock import GaiaMock
 def toolkit_register_sources(register):
     register(GaiaMock)
     # --- gaia.archive (engineer G): G adds its own import and register(GaiaArchive) line below ---
+    register(GaiaArchive)
 
 
 @hookimpl

@@ -2,18 +2,21 @@
 
 from toolkit.core import hookimpl
 
+from .bailer_jones import BailerJonesDistance
 from .cuts import AbsoluteMagnitudeCut, ExtinctionCorrectedColourCut
 from .extinction import ExtinctionColumn, ExtinctionMwdust
 from .figures import SymbioticFigures
 from .mock import SymbioticMock
 from .mock_known import MockKnownSymbiotics
 from .nightly_colours import NightlyColours
+from .skymapper import SkyMapperTap
 
 
 @hookimpl
 def toolkit_register_sources(register):
     register(SymbioticMock)
     # remote SkyMapper source: registered below by its owner
+    register(SkyMapperTap)
 
 
 @hookimpl
@@ -28,6 +31,7 @@ def toolkit_register_features(register):
     register(ExtinctionMwdust)
     register(NightlyColours)
     # remote distance feature: registered below by its owner
+    register(BailerJonesDistance)
 
 
 @hookimpl

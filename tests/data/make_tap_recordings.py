@@ -144,7 +144,8 @@ def skymapper_sample(rng, n=8) -> Table:
 
 
 def skymapper_epochs(rng, sample: Table) -> Table:
-    """Per-image PSF photometry (dr2.photometry joined to dr2.images for the MJD) of the sample."""
+    """Per-image PSF photometry of the sample as the epochs query returns it (dr2.photometry
+    joined to dr2.images: ``i.date AS mjd, p.mag_psf AS mag, p.e_mag_psf AS err``)."""
     rows = []
     for k, oid in enumerate(sample["object_id"]):
         nights = 55_000 + np.sort(rng.choice(np.arange(1500, 3200), 2 + k % 2, replace=False))
@@ -153,15 +154,16 @@ def skymapper_epochs(rng, sample: Table) -> Table:
                 for _ in range(1 + (b in "gr")):
                     mjd = night + rng.uniform(0.40, 0.75)  # Siding Spring night: ~09-18 h UT
                     mean = float(sample[f"{b}_psf"][k])
-                    rows.append((oid, b, mean + rng.normal(0, 0.03), rng.uniform(0.01, 0.05), 0, mjd))
-    oid, band, mag, err, flags, mjd = map(np.array, zip(*rows))
+                    rows.append((oid, mjd, b, mean + rng.normal(0, 0.03), rng.uniform(0.01, 0.05),
+                                 int(rng.choice([0, 0, 0, 2, 16]))))
+    oid, mjd, band, mag, err, flags = map(np.array, zip(*rows))
     return Table([
         col("object_id", oid, None, "meta.id;meta.main", "Global unique object ID", np.int64),
-        col("filter", band, None, "instr.filter", "Filter name"),
-        col("mag_psf", mag, "mag", "phot.mag", "PSF magnitude", np.float32),
-        col("e_mag_psf", err, "mag", "stat.error;phot.mag", "Error in PSF magnitude", np.float32),
-        col("flags", flags, None, "meta.code.qual", "Source Extractor flags", np.int16),
         col("mjd", mjd, "d", "time.epoch", "MJD of the start of the exposure (dr2.images.date)"),
+        col("filter", band, None, "instr.filter", "Filter name"),
+        col("mag", mag, "mag", "phot.mag", "PSF magnitude", np.float32),
+        col("err", err, "mag", "stat.error;phot.mag", "Error in PSF magnitude", np.float32),
+        col("flags", flags, None, "meta.code.qual", "Source Extractor flags", np.int16),
     ])
 
 
