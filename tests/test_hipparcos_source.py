@@ -183,3 +183,14 @@ def test_unknown_colours_read_as_nan(hip2, tmp_path):
     raw = Hip2Source(path=write(tmp_path, lines), missing_colour_as_nan=False).load(RunContext(show_progress=False))
     assert raw.data["b_v"].iloc[0] == 0 and raw.meta["missing_colour"] == 1
     assert np.isnan(load(tmp_path / "hip2.dat").data["b_v"].iloc[0])
+
+
+def test_derived_solution_columns(hip2):
+    table, _ = hip2
+    d = table.data
+    np.testing.assert_array_equal(d["solution_type"] * 1 + d["solution_flags"] * 10, d["sn"])
+    assert set(d["solution_type"].unique()) <= {0, 1, 3, 5, 7, 9}
+    assert (d["solution_type"] == 5).mean() > 0.95
+    u = d["unit_weight_error"]
+    assert 1.0 < u.median() < 1.1                     # a good fit has u near 1
+    assert star(table, 74234)["unit_weight_error"] < 1 and star(table, 3829)["unit_weight_error"] > 1.6

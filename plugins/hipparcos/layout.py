@@ -5,6 +5,10 @@ inclusive), type, unit, description. Column names follow one rule so a reader
 of the ReadMe can find them: the I/311 label lower-cased with ``-`` replaced by
 ``_`` (``Plx`` -> ``plx``, ``B-V`` -> ``b_v``, ``e_B-V`` -> ``e_b_v``); the 15
 weight-matrix elements ``UW`` become ``uw1`` ... ``uw15`` in file order.
+
+Derived by the source (not in the file): ``source_id`` (= HIP), ``ra``/``dec``
+(degrees), ``solution_type`` (Sn mod 10), ``solution_flags`` (Sn div 10) and
+``unit_weight_error`` (from F2 and Ntr).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from toolkit.core.io import file_sha256
 
 from .layout import FIELDS, N_STARS_I311, column_name
 from .reader import read_hip2
+from .weight_matrix import unit_weight_error
 
 #: the columns a person reads first (candidate tables show the leading columns)
 LEADING = ["source_id", "hip", "ra", "dec", "plx", "e_plx", "pmra", "pmde", "hpmag", "b_v", "v_i"]
@@ -55,6 +56,16 @@ class Hip2Source(Source):
             for label in ("B-V", "e_B-V", "V-I"):
                 data[column_name(label)] = np.where(no_colour, np.nan, columns[label])
                 info[column_name(label)].description += "; NaN where I/311 gives no colour (all three zero)"
+        data["solution_type"] = columns["Sn"] % 10
+        info["solution_type"] = ColumnInfo(None, "s = Sn mod 10: 5 single-star five-parameter solution, 1 stochastic, "
+                                                 "3 VIM, 7/9 seven/nine-parameter (accelerating) solution")
+        data["solution_flags"] = columns["Sn"] // 10
+        info["solution_flags"] = ColumnInfo(None, "d = Sn div 10, sum of: 1 double star, 2 variable > 0.2 mag, "
+                                                  "4 astrometry of the photocentre, 8 secondary of a double")
+        data["unit_weight_error"] = unit_weight_error(columns["Ntr"], columns["F2"])
+        info["unit_weight_error"] = ColumnInfo(None, "u = sqrt(chi2/nu) of the astrometric fit, from F2 and Ntr - 5 "
+                                                     "(Wilson-Hilferty); the Hipparcos analogue of Gaia's unit "
+                                                     "weight error: about 1 for a good single-star fit")
         data["ra"] = np.degrees(columns["RArad"])
         data["dec"] = np.degrees(columns["DErad"])
         info["ra"] = ColumnInfo("deg", "right ascension, ICRS, epoch J1991.25 (from rarad)")
