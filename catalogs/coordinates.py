@@ -167,7 +167,10 @@ def angles_to_degrees(values, axis: str, *, unit=None, column: str = "?", where:
     angle, or lies outside 0..360 / -90..90 degrees, is a StageError naming the
     row (via ``row_label``), the column and the value.
     """
-    arr = np.ma.asarray(values) if np.ma.isMaskedArray(values) else np.asarray(values)
+    if np.ma.isMaskedArray(values):  # plain arrays from here on (astropy columns carry units along)
+        arr = np.ma.MaskedArray(np.asarray(np.ma.getdata(values)), mask=np.ma.getmaskarray(values))
+    else:
+        arr = np.asarray(values)
     u = _unit_of(unit)
     hint = "hours" if u in ("h", "hour", "hourangle", "h:m:s", "hms") else (
         "degrees" if u in ("deg", "d:m:s", "dms", "degree", "degrees") else None)
@@ -197,6 +200,7 @@ def angles_to_degrees(values, axis: str, *, unit=None, column: str = "?", where:
                 raise StageError(f"{where}: {row_label(i)}: cannot read {'RA' if axis == 'ra' else 'Dec'} "
                                  f"{str(value)!r} in column '{column}': {exc}. Fix or blank that cell, "
                                  f"or name another column with {axis}_column.") from None
+    out = np.asarray(out, dtype=float)
     lo, hi = (0.0, 360.0) if axis == "ra" else (-90.0, 90.0)
     bad = np.flatnonzero(np.isfinite(out) & ((out < lo) | (out > hi)))
     if len(bad):

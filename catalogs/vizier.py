@@ -30,6 +30,14 @@ def cache_path(vizier_id: str) -> Path:
     return cache_dir() / "vizier" / (vizier_id.replace("/", "_") + ".vot.xml")
 
 
+def network_errors() -> tuple[type[BaseException], ...]:
+    """What a failed request raises: requests' errors (HTTP status included), sockets, astroquery's."""
+    import requests
+    from astroquery.exceptions import RemoteServiceError, TimeoutError as AstroqueryTimeout
+
+    return (requests.exceptions.RequestException, OSError, RemoteServiceError, AstroqueryTimeout)
+
+
 def fetch_votable(vizier_id: str, *, timeout_s: float, server: str | None = None) -> bytes:
     """One request for the whole catalogue (every row, every column, plus computed J2000 degrees)."""
     from astroquery import cache_conf
@@ -56,7 +64,11 @@ def parse_votable(content: bytes, vizier_id: str) -> list[tuple[str, object]]:
                          f"if it is a cached file.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        vo = votable.parse(BytesIO(content), verify="ignore")
+        try:
+            vo = votable.parse(BytesIO(content), verify="ignore")
+        except Exception as exc:  # a truncated download or a hand-edited cache file
+            raise StageError(f"VizieR's answer for {vizier_id} is not a readable VOTable ({exc}). If it came "
+                             f"from the cache, delete {cache_path(vizier_id)} and fetch again.") from exc
         tables = []
         for t in vo.iter_tables():
             if t.array is not None and len(t.array) > 0:
@@ -102,7 +114,7 @@ def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = Tru
         try:
             content = fetch_votable(definition.vizier_id, timeout_s=timeout_s, server=server)
             break
-        except Exception as exc:  # any network or HTTP failure: retry, then say what failed
+        except network_errors() as exc:  # retry, then say what failed; other errors are bugs and propagate
             last = exc
             if attempt < retries:
                 if ctx is not None:

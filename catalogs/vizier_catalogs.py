@@ -78,7 +78,8 @@ class VizierCatalog(Catalog):
         result.meta = {"catalog": self.name, "short_name": d.short_name, "source": f"VizieR {d.vizier_id}",
                        "tables": [n for n, _ in self._selected(tables) if n not in skipped],
                        "citation": d.citation, "bibcode": d.bibcode, "epoch": d.epoch,
-                       "duplicates_dropped": int(np.sum(duplicated)), **provenance}
+                       "duplicates_dropped": int(np.sum(duplicated)),
+                       "dropped_no_position": sum(p.meta["dropped_no_position"] for p in parts), **provenance}
         return result
 
 
