@@ -1,0 +1,10 @@
+"""Hook implementations of the orbits plugin (gala is imported only when a validator runs)."""
+
+from toolkit.core import hookimpl
+
+from .validator import GalaOrbits
+
+
+@hookimpl
+def toolkit_register_validators(register):
+    register(GalaOrbits)
