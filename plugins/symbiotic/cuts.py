@@ -53,19 +53,35 @@ class AbsoluteMagnitudeCut(Cut):
         ebv_column: str | None = Field("ebmv_sfd", description="E(B-V) column; null = no extinction correction")
         coefficient: float = Field(R_BAND["K"], description="A_band / E(B-V) of the magnitude (0.310 for Ks)")
         max_absolute_magnitude: float = Field(description="keep rows brighter (smaller) than this absolute magnitude")
+        parallax_column: str | None = Field(
+            "parallax", description="when the distance column is absent, use d = 1000 / parallax[mas] (positive "
+                                    "parallaxes only) and say so; null = require the distance column")
 
     def describe(self) -> str:
         c = self.config
         ext = f" - {c.coefficient} * {c.ebv_column}" if c.ebv_column else ""
         return f"{c.magnitude} - 5 log10({c.distance_column} / 10 pc){ext} < {c.max_absolute_magnitude}"
 
-    def absolute_magnitude(self, table: Table) -> np.ndarray:
+    def distance_pc(self, table: Table, ctx=None) -> np.ndarray:
         import astropy.units as u
 
         c = self.config
-        table.require([c.magnitude, c.distance_column] + ([c.ebv_column] if c.ebv_column else []), self.name)
+        if c.distance_column not in table.data and c.parallax_column and c.parallax_column in table.data:
+            p = table.quantity(c.parallax_column)
+            p_mas = p.value if p.unit == u.dimensionless_unscaled else p.to_value(u.mas)
+            if ctx is not None:
+                ctx.warn(f"no '{c.distance_column}' column: distances are 1000 / {c.parallax_column} (positive parallaxes)")
+                ctx.record("distance_from", f"1000 / {c.parallax_column}")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(p_mas > 0, 1000.0 / p_mas, np.nan)
+        table.require([c.distance_column], self.name)
         d = table.quantity(c.distance_column)
-        d_pc = d.value if d.unit == u.dimensionless_unscaled else d.to_value(u.pc)
+        return d.value if d.unit == u.dimensionless_unscaled else d.to_value(u.pc)
+
+    def absolute_magnitude(self, table: Table, ctx=None) -> np.ndarray:
+        c = self.config
+        table.require([c.magnitude] + ([c.ebv_column] if c.ebv_column else []), self.name)
+        d_pc = self.distance_pc(table, ctx)
         with np.errstate(divide="ignore", invalid="ignore"):
             M = table.array(c.magnitude) - 5 * np.log10(np.where(d_pc > 0, d_pc, np.nan) / 10.0)
         if c.ebv_column:
@@ -73,5 +89,5 @@ class AbsoluteMagnitudeCut(Cut):
         return M
 
     def mask(self, table: Table, ctx) -> np.ndarray:
-        M = self.absolute_magnitude(table)
+        M = self.absolute_magnitude(table, ctx)
         return np.nan_to_num(M, nan=np.inf) < self.config.max_absolute_magnitude

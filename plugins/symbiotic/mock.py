@@ -168,7 +168,7 @@ def _generate(params: MockParams) -> pd.DataFrame:
     d_pc = frame["d_kpc"].to_numpy() * 1000.0
     G = np.nan_to_num(frame["true_i"].to_numpy() + 0.3, nan=20.0)
     plx_err = 0.02 + 0.03 * 10 ** (0.3 * (np.minimum(G, 21) - 15))
-    out["gaia_source_id"] = (rng.integers(10**15, 6 * 10**18, n)).astype(np.int64)
+    out["source_id"] = (rng.integers(10**15, 6 * 10**18, n)).astype(np.int64)
     out["parallax"] = np.round(1000.0 / d_pc + rng.normal(0, 1, n) * plx_err, 5)
     out["parallax_error"] = np.round(plx_err, 5)
     frac = np.minimum(plx_err * d_pc / 1000.0, 0.5)       # fractional distance error, capped like a prior would
@@ -194,7 +194,7 @@ UNITS = {"ra": ("deg", "right ascension (ICRS)"), "dec": ("deg", "declination (I
          "class_star": (None, "SkyMapper stellarity (1 = point source)"),
          "flags": (None, "SkyMapper flags: 1 close neighbour, 2 blended, 4 saturated"),
          "object_id": (None, "SkyMapper-like object identifier"),
-         "gaia_source_id": (None, "Gaia DR2 source_id (simulated)"),
+         "source_id": (None, "Gaia DR2 source_id (simulated)"),
          TRUTH_COLUMN: (None, "mock truth: giant, dwarf, symbiotic, mira or yso")}
 
 
