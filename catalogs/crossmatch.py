@@ -45,12 +45,14 @@ def nearest(ra, dec, cat_ra, cat_dec):
     idx = np.full(len(ra), -1, dtype=np.int64)
     sep = np.full(len(ra), np.nan)
     ok = np.isfinite(ra) & np.isfinite(dec)
-    if not ok.any() or len(cat_ra) == 0:
+    cat_ra, cat_dec = np.asarray(cat_ra, float), np.asarray(cat_dec, float)
+    usable = np.flatnonzero(np.isfinite(cat_ra) & np.isfinite(cat_dec))  # positions without NaN only
+    if not ok.any() or len(usable) == 0:
         return idx, sep
-    cat = SkyCoord(np.asarray(cat_ra, float) * u.deg, np.asarray(cat_dec, float) * u.deg, frame="icrs")
+    cat = SkyCoord(cat_ra[usable] * u.deg, cat_dec[usable] * u.deg, frame="icrs")
     rows = SkyCoord(ra[ok] * u.deg, dec[ok] * u.deg, frame="icrs")
     i, d2d, _ = rows.match_to_catalog_sky(cat)
-    idx[ok] = i
+    idx[ok] = usable[i]
     sep[ok] = d2d.to_value(u.arcsec)
     return idx, sep
 

@@ -212,8 +212,8 @@ class CatalogMatch(Validator):
             for j, (short, idx) in enumerate(figure_data):
                 known = score[(idx >= 0) & np.isfinite(score)]
                 colour = colours[(j + 1) % len(colours)]
-                for s in known:
-                    ax.axvline(s, color=colour, lw=0.8, alpha=0.8)
+                if len(known):
+                    ax.vlines(known, 0, 1, transform=ax.get_xaxis_transform(), color=colour, lw=0.8, alpha=0.8)
                 ax.plot([], [], color=colour, label=f"matched to {short} ({len(known)})")
             flag_col = "flag_" + col[len("score_"):]
             if flag_col in table.data and table.data[flag_col].any() and len(finite):
