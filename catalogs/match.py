@@ -318,7 +318,10 @@ def print_match_summary(table: Table, stats: dict, console, max_rows: int = 15) 
                                f"radius {stats['radius_arcsec']:g} arcsec")
     for col in ("catalogue", "objects", "in footprint", "in table", "rows matched", "median sep (\")",
                 "max sep (\")"):
-        overview.add_column(col, justify="left" if col == "catalogue" else "right")
+        if col == "catalogue":
+            overview.add_column(col, justify="left", no_wrap=True, min_width=14)
+        else:
+            overview.add_column(col, justify="right")
     for short, s in stats["catalogs"].items():
         if s.get("skipped"):
             overview.add_row(short, "-", "-", "-", "skipped", "-", "-")

@@ -38,6 +38,15 @@ def network_errors() -> tuple[type[BaseException], ...]:
     return (requests.exceptions.RequestException, OSError, RemoteServiceError, AstroqueryTimeout)
 
 
+#: a machine without a route: retrying cannot help (unlike a timeout or a 5xx answer)
+OFFLINE_SIGNS = ("NameResolutionError", "Name or service not known", "Temporary failure in name resolution",
+                 "nodename nor servname", "Network is unreachable", "No route to host")
+
+
+def is_offline(exc: BaseException) -> bool:
+    return any(sign in str(exc) or sign in type(exc).__name__ for sign in OFFLINE_SIGNS)
+
+
 def fetch_votable(vizier_id: str, *, timeout_s: float, server: str | None = None) -> bytes:
     """One request for the whole catalogue (every row, every column, plus computed J2000 degrees)."""
     from astroquery import cache_conf
@@ -89,7 +98,8 @@ def offline_message(definition: VizierCatalogDefinition, reason: str) -> str:
             f"There is no cached copy at {path}. To run offline, either copy that file from a machine that "
             f"has fetched the catalogue once (the cache folder is $TOOLKIT_CACHE or ~/.cache/toolkit), or "
             f"export the table from {definition.url} as CSV/VOTable and use "
-            f"`{{use: catalog.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead. "
+            f"`{{use: catalog.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead "
+            f"(`toolkit match TABLE --catalog <export>` on the command line). "
             f"In match.catalog, `on_unavailable: skip` goes on without this catalogue.")
 
 
@@ -109,18 +119,19 @@ def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = Tru
         fetched = json.loads(meta_path.read_text()).get("fetched_utc") if meta_path.is_file() else None
         return parse_votable(content, definition.vizier_id), {**info, "cache_hit": True, "fetched_utc": fetched}
 
-    last: Exception | None = None
+    content, last = None, None
     for attempt in range(retries + 1):
         try:
             content = fetch_votable(definition.vizier_id, timeout_s=timeout_s, server=server)
             break
         except network_errors() as exc:  # retry, then say what failed; other errors are bugs and propagate
             last = exc
-            if attempt < retries:
-                if ctx is not None:
-                    ctx.info(f"VizieR attempt {attempt + 1} failed ({type(exc).__name__}); retrying")
-                time.sleep(backoff_s * 2 ** attempt)
-    else:
+            if attempt == retries or is_offline(exc):
+                break
+            if ctx is not None:
+                ctx.info(f"VizieR attempt {attempt + 1} failed ({type(exc).__name__}); retrying")
+            time.sleep(backoff_s * 2 ** attempt)
+    if content is None:
         raise SourceUnavailable(offline_message(definition, f"{type(last).__name__}: {last}")) from last
 
     tables = parse_votable(content, definition.vizier_id)  # parse before caching: never cache junk

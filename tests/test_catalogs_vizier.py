@@ -155,6 +155,18 @@ def test_offline_without_cache_says_what_to_do(offline, ctx):
     assert not cache_path("J/A+AS/146/407").exists()
 
 
+def test_no_retry_when_the_name_does_not_resolve(monkeypatch, ctx):
+    calls = []
+
+    def no_dns(session, method, url, **kw):
+        calls.append(url)
+        raise requests.exceptions.ConnectionError("NameResolutionError: Failed to resolve 'vizier.cds.unistra.fr'")
+    monkeypatch.setattr(requests.Session, "request", no_dns)
+    with pytest.raises(SourceUnavailable, match="Failed to resolve"):
+        Belczynski2000(retries=3).load(ctx)
+    assert len(calls) == 1
+
+
 def test_copied_cache_file_works_offline(offline, ctx):
     path = cache_path("J/A+AS/146/407")
     path.parent.mkdir(parents=True)
