@@ -264,7 +264,7 @@ class GalaOrbits(Validator):
                      "nan_phase_space": int((~finite).sum()),
                      "nan_phase_space_selected_skipped": int((selected & ~finite).sum()),
                      "failed": int((status == "failed").sum())},
-            "orbit_status": {s: int(k) for s, k in zip(statuses, counts)},
+            "orbit_status": {str(s): int(k) for s, k in zip(statuses, counts)},
             "status_meaning": STATUS_HELP,
             "halo_like": {"definition": self._halo_description(), "n": int(halo.sum()),
                           "fraction_flagged": round(float(halo[flagged].mean()), 5) if n_flag else None,
