@@ -316,8 +316,7 @@ def print_match_summary(table: Table, stats: dict, console, max_rows: int = 15) 
 
     overview = RichTable(title=f"{stats.get('table', 'table')}: {stats.get('rows', len(table))} rows, "
                                f"radius {stats['radius_arcsec']:g} arcsec")
-    for col in ("catalogue", "objects", "in footprint", "in table", "rows matched", "median sep (\")",
-                "max sep (\")"):
+    for col in ("catalogue", "objects", "in area", "in table", "rows", "med sep\"", "max sep\""):
         if col == "catalogue":
             overview.add_column(col, justify="left", no_wrap=True, min_width=14)
         else:

@@ -220,4 +220,31 @@ def test_print_summary(tmp_path, catalogue_file):
     buf = StringIO()
     match_table_file(src, str(catalogue_file), 2.0, console=Console(file=buf, width=140), short_name="known")
     text = buf.getvalue()
-    assert "Alpha" in text and "Gamma" in text and "rows matched" in text and "median rank" in text
+    assert "Alpha" in text and "Gamma" in text and "in table" in text and "median rank" in text
+
+
+def test_in_a_recipe(tmp_path, catalogue_file):
+    from toolkit.core import RunContext, get_registry
+    from toolkit.core.recipe import load_recipe
+    from toolkit.core.runner import run_recipe
+
+    src = tmp_path / "stars.parquet"
+    scored_table().to_astropy().write(src, format="parquet")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"""name: match_only
+source: {{use: table.file, with: {{path: {src}, id_column: source_id}}}}
+validators:
+  - use: match.catalog
+    name: known
+    with:
+      radius_arcsec: 2
+      catalogs: [{{use: catalog.file, with: {{path: {catalogue_file}}}, short_name: known}}]
+""")
+    registry = get_registry()
+    result = run_recipe(load_recipe(recipe, registry), registry, RunContext(seed=1, show_progress=False))
+    assert list(result.table.data["match_known"][:3]) == ["Alpha", "", "Gamma"]
+    assert result.validation["known"]["catalogs"]["known"]["n_in_table"] == 2
+
+    recipe.write_text(recipe.read_text().replace("use: catalog.file", "use: catalog.fil"))
+    with pytest.raises(RecipeError, match=r"r.yaml:\d+.*catalog.fil.*Did you mean 'catalog.file'"):
+        load_recipe(recipe, registry)
