@@ -31,8 +31,8 @@ def test_cut3_threshold_and_coefficient_are_configurable():
 
 def test_cut4_hand_values():
     # K=10 at 1000 pc: M = 10 - 10 - 0.31 E = -0.31 (E=1); K=5 at 1000 pc: M = -5.31
-    t = Table(pd.DataFrame({"k_m": [10.0, 5.0, 5.0], "r_est": [1000.0, 1000.0, np.nan], "ebmv_sfd": [1.0, 1.0, 0.0]}),
-              {"r_est": ColumnInfo("pc")})
+    t = Table(pd.DataFrame({"k_m": [10.0, 5.0, 5.0], "r_med_geo": [1000.0, 1000.0, np.nan], "ebmv_sfd": [1.0, 1.0, 0.0]}),
+              {"r_med_geo": ColumnInfo("pc")})
     cut = AbsoluteMagnitudeCut(max_absolute_magnitude=-1.0)
     np.testing.assert_allclose(cut.absolute_magnitude(t)[:2], [-0.31, -5.31])
     assert cut.mask(t, None).tolist() == [False, True, False]
@@ -51,7 +51,7 @@ def test_cut4_falls_back_to_parallax_and_says_so(tmp_path):
     cut = AbsoluteMagnitudeCut(max_absolute_magnitude=-1.0)
     assert cut.mask(t, ctx).tolist() == [True, False]
     assert any("parallax" in w for w in ctx.warnings)
-    with pytest.raises(StageError, match="r_est"):
+    with pytest.raises(StageError, match="r_med_geo"):
         AbsoluteMagnitudeCut(max_absolute_magnitude=-1.0, parallax_column=None).mask(t, ctx)
 
 

@@ -17,9 +17,9 @@ from toolkit.plugins.symbiotic.mock import SymbioticMock
 
 
 def _table():
-    return Table(pd.DataFrame({"ra": [10.0, 200.0], "dec": [-30.0, -60.0], "r_est": [1000.0, 2000.0],
+    return Table(pd.DataFrame({"ra": [10.0, 200.0], "dec": [-30.0, -60.0], "r_med_geo": [1000.0, 2000.0],
                                "j_m": [10.0, 11.0], "k_m": [9.0, 9.5], "g_psf": [14.0, 15.0],
-                               "ebmv_sfd": [0.5, 1.0]}), {"r_est": ColumnInfo("pc")})
+                               "ebmv_sfd": [0.5, 1.0]}), {"r_med_geo": ColumnInfo("pc")})
 
 
 def test_column_hand_values():
@@ -91,7 +91,7 @@ def test_missing_map_is_a_clear_error_before_mwdust_is_imported(tmp_path):
         import pandas as pd
         from toolkit.core import StageError, Table
         from toolkit.plugins.symbiotic.extinction import ExtinctionMwdust
-        t = Table(pd.DataFrame({"ra": [1.0], "dec": [-20.0], "r_est": [1000.0], "j_m": [10.0], "k_m": [9.0]}))
+        t = Table(pd.DataFrame({"ra": [1.0], "dec": [-20.0], "r_med_geo": [1000.0], "j_m": [10.0], "k_m": [9.0]}))
         try:
             ExtinctionMwdust(map="Combined19").compute(t, None)
         except StageError as exc:
@@ -105,30 +105,21 @@ def test_missing_map_is_a_clear_error_before_mwdust_is_imported(tmp_path):
     assert not (tmp_path / "combined19").exists()       # nothing created, nothing downloaded
 
 
-def test_dust_dir_must_match_the_folder_mwdust_was_imported_with(tmp_path):
+def test_mwdust_folder_is_fixed_at_import_and_downloads_are_refused(tmp_path):
+    """One fresh process (importing mwdust is slow): a second folder is refused, downloads are refused."""
     other = tmp_path / "other"
     (other / "maps").mkdir(parents=True)
     for name in MAP_FILES["SFD"]:
         (other / name).write_bytes(b"")
     result = _run(f"""
+        import sys
         import mwdust
         from toolkit.core import StageError
-        from toolkit.plugins.symbiotic.dust_maps import load_map
+        from toolkit.plugins.symbiotic.dust_maps import _no_downloads, load_map
         try:
             load_map("SFD", "{other}")
         except StageError as exc:
             print("ERROR:", exc)
-    """, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "already imported with DUST_DIR" in result.stdout and "reads the folder only once" in result.stdout
-
-
-def test_mwdust_downloads_are_refused_while_a_map_is_built(tmp_path):
-    result = _run("""
-        import sys
-        import mwdust
-        from toolkit.core import StageError
-        from toolkit.plugins.symbiotic.dust_maps import _no_downloads
         with _no_downloads(["mwdust.SFD"]):
             try:
                 mwdust.SFD.download()
@@ -137,5 +128,6 @@ def test_mwdust_downloads_are_refused_while_a_map_is_built(tmp_path):
         print("restored:", sys.modules["mwdust.SFD"].downloader.__module__)
     """, tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "already imported with DUST_DIR" in result.stdout and "reads the folder only once" in result.stdout
     assert "REFUSED: mwdust tried to download SFD (NGP)" in result.stdout
     assert "restored: mwdust.util.download" in result.stdout

@@ -29,7 +29,7 @@ def test_mock_labels_meta_and_units():
     counts = table.data["truth_population"].value_counts().to_dict()
     assert counts == {"giant": 300, "dwarf": 30, "symbiotic": 20, "mira": 5, "yso": 5}
     assert table.meta["mock"] is True and table.meta["truth_normal"] == ["giant", "dwarf"]
-    assert table.info["ra"].unit == "deg" and table.info["u_psf"].unit == "mag" and table.info["r_est"].unit == "pc"
+    assert table.info["ra"].unit == "deg" and table.info["u_psf"].unit == "mag" and table.info["r_med_geo"].unit == "pc"
     assert table.data["object_id"].is_unique
     assert (table.data["dec"] < 10).all()
     assert set("".join(table.data["ph_qual"])) <= set("ABCDEU")

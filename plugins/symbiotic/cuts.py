@@ -49,7 +49,7 @@ class AbsoluteMagnitudeCut(Cut):
 
     class Config(Config):
         magnitude: str = Field("k_m", description="apparent magnitude column")
-        distance_column: str = Field("r_est", description="distance column (pc unless the column carries a unit)")
+        distance_column: str = Field("r_med_geo", description="distance column (pc unless the column carries a unit)")
         ebv_column: str | None = Field("ebmv_sfd", description="E(B-V) column; null = no extinction correction")
         coefficient: float = Field(R_BAND["K"], description="A_band / E(B-V) of the magnitude (0.310 for Ks)")
         max_absolute_magnitude: float = Field(description="keep rows brighter (smaller) than this absolute magnitude")

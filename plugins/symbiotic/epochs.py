@@ -7,6 +7,8 @@ Every provider returns a DataFrame with the columns ``object_id, mjd, filter, ma
   the five above (e.g. SkyMapper dr2.photometry: ``{mag: mag_psf, err: e_mag_psf}``).
 - ``kind: mock``: simulated epochs around each row's catalogue magnitudes, deterministic
   from ``seed`` and the object id (so any split of the rows gives the same epochs).
+- ``kind: auto`` (default): ``mock`` when the table says it is mock data, else ``skymapper``
+  (so one recipe serves the SkyMapper source and its offline mock fallback).
 - ``kind: skymapper``: the SkyMapper DR2 per-epoch photometry through the remote client in
   ``skymapper.py`` (cached; offline it raises SourceUnavailable with what to do).
 
@@ -40,8 +42,9 @@ MIRA_WEIGHT = {"u": 1.2, "v": 1.1, "g": 1.0, "r": 0.8, "i": 0.5, "z": 0.35}
 
 
 class EpochSpec(Config):
-    kind: Literal["file", "mock", "skymapper"] = Field(
-        "mock", description="file: a local table; mock: simulated from the rows; skymapper: SkyMapper DR2 photometry")
+    kind: Literal["auto", "file", "mock", "skymapper"] = Field(
+        "auto", description="file: a local table; mock: simulated from the rows; skymapper: SkyMapper DR2 "
+                            "photometry; auto: mock when the table is mock data, else skymapper")
     path: Path | None = Field(None, description="kind=file: the per-epoch table (FITS, VOTable, CSV, ECSV, Parquet)")
     format: str | None = Field(None, description="kind=file: astropy format name, guessed from the suffix when omitted")
     columns: dict[str, str] = Field(default_factory=dict,
@@ -120,11 +123,14 @@ def standardise(frame: pd.DataFrame, columns: dict[str, str], label: str) -> pd.
     return out
 
 
-def load_epochs(spec: EpochSpec, frame: pd.DataFrame, object_column: str, ctx) -> pd.DataFrame:
+def load_epochs(spec: EpochSpec, frame: pd.DataFrame, object_column: str, ctx, is_mock: bool = False) -> pd.DataFrame:
     """Per-epoch rows for the objects in ``frame`` (standard column names)."""
-    if spec.kind == "file":
+    kind = spec.kind if spec.kind != "auto" else ("mock" if is_mock else "skymapper")
+    if ctx is not None:
+        ctx.record("epochs_kind", kind)
+    if kind == "file":
         return file_epochs(spec)
-    if spec.kind == "mock":
+    if kind == "mock":
         seed = spec.seed if spec.seed is not None else (ctx.seed if ctx is not None else 0)
         return mock_epochs(frame, seed, object_column)
     from . import skymapper  # the remote client (owner: remote services)

@@ -81,7 +81,7 @@ class ExtinctionMwdust(Feature):
         dec_column: str = Field("dec", description="ICRS declination (deg)")
         l_column: str | None = Field(None, description="Galactic longitude column (deg), if the table has one")
         b_column: str | None = Field(None, description="Galactic latitude column (deg)")
-        distance_column: str = Field("r_est", description="distance column (3D maps only); its unit is used, pc assumed when none")
+        distance_column: str = Field("r_med_geo", description="distance column (3D maps only); its unit is used, pc assumed when none")
 
     def _galactic(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config

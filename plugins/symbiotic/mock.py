@@ -20,7 +20,8 @@ How the rows are made (intrinsic colours: ``mock_populations``):
   U undetected), 2.5 % degraded to E (confusion). class_star near 0.97, 4 % blends lower.
   SkyMapper ``flags``: 1 close neighbour / 2 blend (3 %), 4 saturated (any band < 9 mag).
 - Gaia: parallax = 1/d with sigma = 0.02 + 0.03 10^(0.3 (G - 15)) mas, G ~ i + 0.3;
-  ``r_est``/``r_lo``/``r_hi`` mimic merged Bailer-Jones (2018) geometric distances.
+  ``r_med_geo``/``r_lo_geo``/``r_hi_geo`` mimic merged Bailer-Jones geometric distances
+  (the names ``distance.bailer_jones`` writes).
 """
 
 from __future__ import annotations
@@ -173,9 +174,9 @@ def _generate(params: MockParams) -> pd.DataFrame:
     out["parallax_error"] = np.round(plx_err, 5)
     frac = np.minimum(plx_err * d_pc / 1000.0, 0.5)       # fractional distance error, capped like a prior would
     r_est = d_pc * np.exp(rng.normal(0, 1, n) * frac)
-    out["r_est"] = np.round(r_est, 2)
-    out["r_lo"] = np.round(r_est * np.exp(-frac), 2)
-    out["r_hi"] = np.round(r_est * np.exp(frac), 2)
+    out["r_med_geo"] = np.round(r_est, 2)
+    out["r_lo_geo"] = np.round(r_est * np.exp(-frac), 2)
+    out["r_hi_geo"] = np.round(r_est * np.exp(frac), 2)
     out["ebmv_sfd"] = np.round(frame["ebv_sfd"].to_numpy(), 4)
     out[TRUTH_COLUMN] = frame[TRUTH_COLUMN].to_numpy()
     out["truth_ebv"] = np.round(frame["ebv_true"].to_numpy(), 4)
@@ -185,8 +186,9 @@ def _generate(params: MockParams) -> pd.DataFrame:
 
 UNITS = {"ra": ("deg", "right ascension (ICRS)"), "dec": ("deg", "declination (ICRS)"),
          "parallax": ("mas", "Gaia parallax (simulated)"), "parallax_error": ("mas", "parallax uncertainty"),
-         "r_est": ("pc", "geometric distance, Bailer-Jones 2018 style (simulated)"),
-         "r_lo": ("pc", "lower bound of the distance interval"), "r_hi": ("pc", "upper bound of the distance interval"),
+         "r_med_geo": ("pc", "geometric distance, as merged from Bailer-Jones (simulated)"),
+         "r_lo_geo": ("pc", "16th percentile of the distance (simulated)"),
+         "r_hi_geo": ("pc", "84th percentile of the distance (simulated)"),
          "ebmv_sfd": ("mag", "E(B-V) of the whole line of sight (SFD-like, simulated)"),
          "truth_ebv": ("mag", "true E(B-V) up to the star (mock truth)"),
          "truth_distance": ("pc", "true distance (mock truth)"),

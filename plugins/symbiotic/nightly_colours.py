@@ -85,7 +85,7 @@ class NightlyColours(Feature):
 
     class Config(Config):
         epochs: EpochSpec = Field(default_factory=EpochSpec,
-                                  description="where per-epoch rows come from: {kind: file|mock|skymapper, ...}")
+                                  description="where per-epoch rows come from: {kind: auto|file|mock|skymapper, ...}")
         object_column: str = Field("object_id", description="table column matching the epochs' object_id")
         filters: list[str] = Field(list(SKYMAPPER), min_length=2, description="filters whose colours are formed")
         observatory_longitude_deg: float = Field(
@@ -96,7 +96,7 @@ class NightlyColours(Feature):
         cfg = self.config
         table.require([cfg.object_column], self.name)
         ids = table.data[cfg.object_column]
-        epochs = load_epochs(cfg.epochs, table.data, cfg.object_column, ctx)
+        epochs = load_epochs(cfg.epochs, table.data, cfg.object_column, ctx, is_mock=table.is_mock)
         epochs = epochs[epochs["object_id"].isin(set(ids.tolist()))]
         n_in = len(epochs)
         nightly = nightly_magnitudes(epochs, cfg.filters, cfg.observatory_longitude_deg)
