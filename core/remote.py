@@ -12,9 +12,12 @@ pyvo it adds what a pipeline needs and pyvo leaves to the caller:
 - async jobs (``async_=True``): submit, run, poll with a bounded total wait
   (``async_wait_s``), fetch, delete;
 - an on-disk cache keyed by sha256 of (url, query, upload content[, maxrec]) under
-  ``cache_dir()/tap/<key>.vot`` with a ``<key>.json`` sidecar (query, url, time),
+  ``cache_dir()/tap/<key>.fits`` with a ``<key>.json`` sidecar (query, url, time),
   written atomically, so a second run never contacts the service and a cache
-  file can be copied to a machine without network;
+  file can be copied to a machine without network. FITS, not VOTable: astropy
+  writes a 170k-row VOTable in ~45 s and reads it in ~15 s on two cores, FITS in
+  ~1 s and ~0.1 s, keeping units, descriptions, UCDs and masks (a result FITS cannot
+  hold, e.g. variable-length arrays, is cached as ``<key>.vot``);
 - when the service cannot be reached, ``SourceUnavailable`` says what failed
   (label, URL, last error) and how to run offline.
 
@@ -105,21 +108,41 @@ def cached_query_path(url: str, adql: str, upload: Upload | None = None, maxrec:
     machine's cache folder (``$TOOLKIT_CACHE`` or ``~/.cache/toolkit``) to run there
     offline.
     """
-    return cache_dir() / "tap" / f"{query_key(url, adql, upload, maxrec)}.vot"
+    return _cache_file(query_key(url, adql, upload, maxrec))
+
+
+CACHE_SUFFIXES = {".fits": "fits", ".vot": "votable"}
+
+
+def _cache_file(key: str) -> Path:
+    """The existing cache file of ``key``, or the FITS path it will be written to."""
+    stem = cache_dir() / "tap" / key
+    for suffix in CACHE_SUFFIXES:
+        if stem.with_suffix(suffix).is_file():
+            return stem.with_suffix(suffix)
+    return stem.with_suffix(".fits")
 
 
 def read_cached(path: Path):
     from astropy.table import Table as ATable
 
-    return ATable.read(path, format="votable")
+    tab = ATable.read(path, format=CACHE_SUFFIXES.get(Path(path).suffix, "fits"))
+    tab.convert_bytestring_to_unicode()   # FITS stores text as bytes; the service gave str
+    return tab
 
 
-def _write_cache(path: Path, tab, sidecar: dict) -> None:
+def _write_cache(path: Path, tab, sidecar: dict) -> Path:
     out = tab.copy(copy_data=False)
     out.meta.clear()
-    atomic_write(path, lambda tmp: out.write(tmp, format="votable"))
+    try:
+        atomic_write(path.with_suffix(".fits"), lambda tmp: out.write(tmp, format="fits"))
+        path = path.with_suffix(".fits")
+    except (ValueError, TypeError, KeyError):   # columns FITS cannot hold
+        atomic_write(path.with_suffix(".vot"), lambda tmp: out.write(tmp, format="votable"))
+        path = path.with_suffix(".vot")
     atomic_write(path.with_suffix(".json"),
                  lambda tmp: tmp.write_text(json.dumps(sidecar, indent=2, default=str)))
+    return path
 
 
 # -- requests bounded in time ---------------------------------------------------------------
@@ -214,7 +237,7 @@ def _describe(exc: BaseException) -> str:
 def _offline_help(url: str, path: Path, label: str) -> str:
     return (f"To run without {url}:\n"
             f"  - use a cached result: on a machine that can reach the service, run the same recipe once "
-            f"(or call toolkit.core.remote.tap_query) and copy {path.name} and its .json sidecar into "
+            f"(or call toolkit.core.remote.tap_query) and copy {path.stem}.fits (or .vot) and its .json sidecar into "
             f"{path.parent} here (the cache folder is $TOOLKIT_CACHE or ~/.cache/toolkit);\n"
             f"  - or export the table yourself (archive web interface, any TAP client) and read it with the "
             f"`table.file` source (FITS, VOTable, CSV, ECSV or Parquet) in place of {label};\n"
@@ -282,7 +305,7 @@ def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries
     url = _normal_url(url)
     uploads = {name: _as_astropy(tab, name) for name, tab in (upload or {}).items()} or None
     key = query_key(url, adql, uploads, maxrec)
-    path = cache_dir() / "tap" / f"{key}.vot"
+    path = _cache_file(key)
 
     if cache and path.is_file():
         try:
@@ -332,7 +355,7 @@ def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries
                        "rows": len(tab), "overflow": overflow,
                        "fetched_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             try:
-                _write_cache(path, tab, sidecar)
+                path = _write_cache(path, tab, sidecar)
             except OSError as exc:
                 warn(f"could not write the cache file {path}: {exc}")
         tab.meta.update(tap_cache=str(path) if cache else None, tap_from_cache=False, tap_key=key,

@@ -176,3 +176,15 @@ def test_helpers():
     assert batches(0, 3) == []
     with pytest.raises(ValueError):
         batches(3, 0)
+
+
+def test_cached_text_columns_come_back_as_text(fake_tap):
+    fake_tap.respond(None, recorded("skymapper_dr2_sample.vot"))
+    query = "SELECT TOP 8 * FROM dr2.master"
+    fresh = tap_query(fake_tap.url, query, label="test")
+    cached = tap_query(fake_tap.url, query, label="test")
+    assert cached.meta["tap_from_cache"] and cached.meta["tap_cache"].endswith(".fits")
+    assert cached["ph_qual"].dtype.kind == fresh["ph_qual"].dtype.kind == "U"
+    assert list(cached["ph_qual"]) == ["AAA"] * 8
+    assert cached["e_u_psf"].unit == "mag" and cached["e_u_psf"].description == fresh["e_u_psf"].description
+    assert cached["object_id"].meta.get("ucd") == "meta.id;meta.main"
