@@ -31,6 +31,7 @@ EPOCH_NOTE = ("Catalogue positions are J2000 (epoch ~2000); Gaia DR3 positions a
               "table_epoch + proper motions, stars moving faster than ~radius/16 yr (125 mas/yr for 2 arcsec) "
               "can be missed.")
 
+ID_COLUMNS = ("source_id", "row_id", "object_id", "id", "ID")
 OUTPUT_FORMATS = {"csv": "ascii.csv", "fits": "fits", "votable": "votable", "parquet": "parquet",
                   "ecsv": "ascii.ecsv"}
 SUFFIX_FORMATS = {".csv": "csv", ".fits": "fits", ".fit": "fits", ".vot": "votable", ".xml": "votable",
@@ -290,7 +291,9 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     if short_name and len(refs) > 1:
         raise RecipeError("short_name applies to a single catalogue; give one --catalog")
     steps = [catalog_step_for(str(r), registry, short_name) for r in refs]
-    table = Table.from_astropy(read_any_table(Path(table_path)))
+    tab = read_any_table(Path(table_path))
+    id_column = next((c for c in ID_COLUMNS if c in tab.colnames), None)  # a run's tables keep their ids
+    table = Table.from_astropy(tab, id_column=id_column)
     if len(table) == 0:
         raise StageError(f"table '{table_path}' has no rows")
     params = {"catalogs": steps, "radius_arcsec": radius_arcsec, "ra_column": ra_column, "dec_column": dec_column,

@@ -220,6 +220,7 @@ def test_print_summary(tmp_path, catalogue_file):
     buf = StringIO()
     match_table_file(src, str(catalogue_file), 2.0, console=Console(file=buf, width=140), short_name="known")
     text = buf.getvalue()
+    assert "source_id" in text and "1000" in text  # the table's own id column names the rows
     assert "Alpha" in text and "Gamma" in text and "in table" in text and "median rank" in text
 
 
