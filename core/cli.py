@@ -162,12 +162,16 @@ def match(table: Path = typer.Argument(..., help="any table with sky positions, 
           radius: float = typer.Option(2.0, "--radius", help="match radius in arcsec"),
           out_file: Optional[Path] = typer.Option(None, "--out", help="write the matched table here"),
           ra_column: Optional[str] = typer.Option(None, "--ra", help="RA column (detected when omitted)"),
-          dec_column: Optional[str] = typer.Option(None, "--dec", help="Dec column (detected when omitted)")):
+          dec_column: Optional[str] = typer.Option(None, "--dec", help="Dec column (detected when omitted)"),
+          format_: Optional[str] = typer.Option(None, "--format", help="csv|fits|votable|parquet (default: from --out)"),
+          epoch: Optional[float] = typer.Option(None, "--epoch",
+                                                help="epoch of the table positions (e.g. 2016.0); needs pmra/pmdec")):
     """Cross-match a table with known-object catalogues."""
     from toolkit.catalogs.match import match_table_file
 
     try:
-        match_table_file(table, catalog, radius, out_file, ra_column=ra_column, dec_column=dec_column, console=out)
+        match_table_file(table, catalog, radius, out_file, format=format_, ra_column=ra_column, dec_column=dec_column,
+                         table_epoch=epoch, console=out)
     except ToolkitError as exc:
         _fail(exc)
 
