@@ -14,6 +14,8 @@ from toolkit.core import RecipeError
 
 MILKY_WAY = "MilkyWayPotential"
 MILKY_WAY_VERSIONS = ("v1", "v2")
+#: names gala is retiring, built through their replacement (same parameters, no deprecation warning)
+ALIASES = {"MilkyWayPotential2022": (MILKY_WAY, "v2")}
 
 
 def available_potentials() -> list[str]:
@@ -49,6 +51,11 @@ def build_potential(name: str, version: str | None = None, parameters: dict | No
         raise RecipeError(f"unknown gala potential '{name}'.{hint} Available potentials in gala.potential: "
                           f"{', '.join(known)}.")
     params = dict(parameters or {})
+    if name in ALIASES:
+        if version is not None:
+            raise RecipeError(f"`version: {version}` applies only to potential '{MILKY_WAY}'; '{name}' is "
+                              f"{ALIASES[name][0]} version {ALIASES[name][1]} already (remove `version`).")
+        name, version = ALIASES[name]
     if name == MILKY_WAY:
         if version is None:
             raise RecipeError(f"potential '{MILKY_WAY}' needs `version:` pinned: 'v1' (gala's original model, "
@@ -73,4 +80,5 @@ def describe_potential(potential, name: str, version: str | None, parameters: di
     import gala
 
     return {"name": name, "version": version, "class": type(potential).__name__,
+            "model_version": getattr(potential, "version", None),
             "parameters": dict(parameters or {}), "units": "kpc, Myr, solMass, rad", "gala": gala.__version__}

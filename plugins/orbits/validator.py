@@ -294,7 +294,7 @@ class GalaOrbits(Validator):
         zall, zflag = values["orbit_zmax"][integrated], values["orbit_zmax"][integrated & flagged]
         ctx.save_figure(figs.histogram_figure(zall, zflag, "orbit zmax [kpc]", figs.zmax_bins(zall)), "zmax_hist",
                         caption=f"zmax of flagged against all integrated stars ({c.duration_myr:g} Myr in "
-                                f"{c.potential}); density on a log scale.")
+                                f"{c.potential}); density on a log scale; x axis to the 99.9th percentile.")
         eall, eflag = values["orbit_ecc"][integrated], values["orbit_ecc"][integrated & flagged]
         ctx.save_figure(figs.histogram_figure(eall, eflag, "orbit eccentricity", np.linspace(0, 1, 51)),
                         "ecc_hist", caption="Eccentricity of flagged against all integrated stars; density, log "
