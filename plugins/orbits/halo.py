@@ -10,8 +10,9 @@ V = v_rot - v_LSR (v_rot = -L_z / R, positive for disc rotation), W = v_z, where
 configured speed or, by default, the potential's circular speed at the star's R in the plane.
 
 halo_like (any criterion that is switched on):
-- Toomre velocity > 180 km/s, the kinematic halo selection of Nissen & Schuster (2010, A&A 511,
-  L10) and Venn et al. (2004, AJ 128, 1177); Helmi et al. (2018, Nature 563, 85) use 210 km/s;
+- Toomre velocity > 180 km/s, the thick-disc/halo boundary in the Toomre diagram of Nissen &
+  Schuster (2010, A&A 511, L10); Helmi et al. (2018, Nature 563, 85) select halo stars with
+  |V - V_LSR| > 210 km/s (set ``halo_toomre_limit: 210`` for that, stricter, choice);
 - orbit zmax > 3 kpc (beyond the reach of thick-disc orbits, our choice);
 - orbit eccentricity > 0.7 (our choice; disc orbits are well below, Gaia-Enceladus debris above).
 Over a short integration zmax and eccentricity are lower bounds, so a star over a limit is
