@@ -7,8 +7,10 @@ pyvo it adds what a pipeline needs and pyvo leaves to the caller:
 - every HTTP request is bounded by ``timeout_s`` (pyvo's own requests carry no
   timeout, except job polls, which it sets to 10-600 s; a session clamps them all);
 - connection errors, timeouts, HTTP 5xx/429/408 are retried ``retries`` times with
-  exponential backoff (``backoff_s``, ``2 * backoff_s``, ...); a query the service
-  rejects (bad ADQL) is not retried and raises ``StageError`` with the service's text;
+  exponential backoff (``backoff_s``, ``2 * backoff_s``, ...); a host name that does
+  not resolve (a machine without network) is not retried, so an offline run falls
+  back at once; a query the service rejects (bad ADQL) is not retried and raises
+  ``StageError`` with the service's text;
 - async jobs (``async_=True``): submit, run, poll with a bounded total wait
   (``async_wait_s``), fetch, delete;
 - an on-disk cache keyed by sha256 of (url, query, upload content[, maxrec]) under
@@ -200,12 +202,24 @@ def _is_timeout(exc: BaseException) -> bool:
         or "timeout" in type(root).__name__.lower()
 
 
+_DNS_FAILURE = ("NameResolutionError", "Failed to resolve", "Name or service not known", "getaddrinfo failed",
+                "nodename nor servname", "Temporary failure in name resolution")
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """The host name does not resolve: almost always a machine without network, not a blip."""
+    text = f"{exc!r} {exc} {_root_cause(exc)!r}"
+    return any(marker in text for marker in _DNS_FAILURE)
+
+
 def _classify(exc: BaseException) -> str:
     """'query' (the service rejected the ADQL), 'transient' (retry) or 'permanent' (give up)."""
     from pyvo.dal import DALFormatError, DALQueryError, DALServiceError
 
     if isinstance(exc, DALQueryError):
         return "query"
+    if _is_dns_failure(exc):
+        return "permanent"
     if isinstance(exc, _JobTimeout):
         return "permanent"
     if isinstance(exc, DALServiceError):
@@ -363,6 +377,8 @@ def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries
         return tab
 
     what = "timed out" if last is not None and _is_timeout(last) else "could not be reached"
+    if last is not None and _is_dns_failure(last):
+        what = "could not be reached: its host name does not resolve (is this machine offline?)"
     tried = f"{attempt + 1} attempt{'s' if attempt else ''}"
     raise SourceUnavailable(
         f"{label}: the TAP service at {url} {what} ({mode} query, {tried}, timeout {timeout_s:g} s per "

@@ -188,3 +188,11 @@ def test_cached_text_columns_come_back_as_text(fake_tap):
     assert list(cached["ph_qual"]) == ["AAA"] * 8
     assert cached["e_u_psf"].unit == "mag" and cached["e_u_psf"].description == fresh["e_u_psf"].description
     assert cached["object_id"].meta.get("ucd") == "meta.id;meta.main"
+
+
+def test_unresolvable_host_is_not_retried():
+    url = "http://archive.example.invalid/tap"      # .invalid never resolves (RFC 2606)
+    with pytest.raises(SourceUnavailable) as err:
+        tap_query(url, LESSON, label="gaia.archive", retries=3, backoff_s=5.0)
+    msg = str(err.value)
+    assert "host name does not resolve" in msg and "1 attempt," in msg
