@@ -19,7 +19,7 @@ from toolkit.core import Columns, Config, Field, RecipeError, StageError, Table,
 from . import figures as figs
 from .comparison import compare_samples
 from .halo import energy_and_lz, halo_like, lsr_velocity_from_phase_space
-from .integration import INTEGRATORS, OrbitIntegrator, summarise_orbits
+from .integration import OrbitIntegrator, summarise_orbits
 from .potentials import build_potential, describe_potential
 from .selection import find_flag_columns, flagged_mask, reference_mask, unit_hash
 
@@ -113,8 +113,10 @@ class GalaOrbits(Validator):
             "LSR rotation speed (km/s) when U, V, W are computed; null = potential's circular speed at R."))
         halo_toomre_limit: float | None = Field(180.0, description=(
             "halo-like when |v - v_LSR| exceeds this (km/s; Nissen & Schuster 2010); null = off."))
-        halo_zmax_limit: float | None = Field(3.0, description="halo-like when orbit zmax exceeds this (kpc); null = off.")
-        halo_ecc_limit: float | None = Field(0.7, description="halo-like when orbit eccentricity exceeds this; null = off.")
+        halo_zmax_limit: float | None = Field(3.0, description=(
+            "halo-like when orbit zmax exceeds this (kpc); null = off."))
+        halo_ecc_limit: float | None = Field(0.7, description=(
+            "halo-like when orbit eccentricity exceeds this; null = off."))
         thresholds: dict[str, float] = Field({"orbit_zmax": 1.0, "orbit_ecc": 0.5}, description=(
             "fractions of flagged and reference stars above these values are reported."))
         rank_by: str | None = Field(None, description=(
