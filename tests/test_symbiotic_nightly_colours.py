@@ -115,3 +115,15 @@ def test_mock_epochs_average_back_to_the_catalogue_colour():
     cols = NightlyColours().compute(table, RunContext(seed=2, show_progress=False))
     diff = cols.data["g_minus_r"] - (table.array("g_psf") - table.array("r_psf"))
     assert np.nanmedian(np.abs(diff)) < 0.1
+
+
+def test_auto_epochs_use_skymapper_for_real_rows_and_the_mock_for_mock_rows(monkeypatch):
+    from toolkit.plugins.symbiotic import skymapper
+
+    monkeypatch.setattr(skymapper, "fetch_epochs", lambda ids, ctx=None, **kw: EPOCHS.copy())
+    real = Table(pd.DataFrame({"object_id": [1, 2, 3]}))
+    cols = NightlyColours().compute(real, None)
+    np.testing.assert_allclose(cols.data["u_minus_g"][0], _hand_u_minus_g()[0])
+    mock = Table(pd.DataFrame({"object_id": [1, 2, 3]}), meta={"mock": True})
+    cols = NightlyColours().compute(mock, None)          # no magnitudes: simulated epochs are empty
+    assert cols.data["n_nights"].tolist() == [0, 0, 0]

@@ -80,7 +80,7 @@ class SymbioticFigures(Validator):
         saved.append(ctx.save_figure(fig, "loss_histogram", caption="Distribution of the anomaly score with the flag threshold"))
 
         fig, ax = plt.subplots(figsize=(3.5, 4))
-        ax.boxplot(score[finite], vert=True, whis=1.5)
+        ax.boxplot(score[finite], whis=1.5)
         ax.set(ylabel=score_col, xticks=[], title="Loss box plot")
         saved.append(ctx.save_figure(fig, "loss_boxplot", caption="Box plot of the anomaly score (whiskers 1.5 IQR)"))
 
