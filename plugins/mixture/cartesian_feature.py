@@ -19,6 +19,7 @@ import numpy as np
 
 from toolkit.core import Columns, Config, Feature, Field, StageError, Table
 
+from .blas_threads import single_blas_thread
 from .cartesian_transform import astrometry_to_cartesian, jacobian, propagate_covariance
 from .columns_in import column_in
 from .covariance_columns import cov_column, upper_pairs
@@ -60,6 +61,7 @@ class GaiaCartesian(Feature):
     def _err(self, key: str) -> str:
         return self.config.errors.get(key, f"{self._col(key)}_error")
 
+    @single_blas_thread
     def compute(self, table: Table, ctx) -> Columns:
         cfg = self.config
         table.require([self._col(k) for k in ASTROMETRY if k != "radial_velocity"], self.name)

@@ -59,6 +59,19 @@ def component_log_densities(X, S, state: MixtureState) -> np.ndarray:
     return out
 
 
+def xd_update(X, q, mean, cov, Tinv, floor):
+    """One XD M-step for one component with responsibilities q and T_i^-1 = (cov + S_i)^-1."""
+    qk = q.sum() + 1e-300
+    VT = np.matmul(cov, Tinv)
+    b = mean + np.matmul(VT, (X - mean)[..., None])[..., 0]
+    m_new = q @ b / qk
+    dd = b - m_new
+    # sum_n q_n B_n with B_n = V - V T_n^-1 V, without forming every B_n
+    sum_qB = qk * cov - np.tensordot(q, VT, axes=1) @ cov
+    V_new = ((dd * q[:, None]).T @ dd + sum_qB) / qk
+    return m_new, 0.5 * (V_new + V_new.T) + floor
+
+
 @dataclass
 class XDGaussianMixture:
     """scikit-learn-shaped XD mixture. ``fit(X, S)``; ``predict_proba``; ``score_samples``."""
@@ -109,17 +122,8 @@ class XDGaussianMixture:
             for k in range(state.k):
                 if state.fixed[k] or qk[k] < 1e-8:
                     continue
-                m, V, Tinv = state.means[k], state.covs[k], tinvs[k]
-                VT = np.matmul(V, Tinv)
-                b = m + np.matmul(VT, (X - m)[..., None])[..., 0]
-                q = resp[:, k]
-                m_new = q @ b / qk[k]
-                dd = b - m_new
-                # sum_n q_n B_n with B_n = V - V T_n^-1 V, without forming every B_n
-                sum_qB = qk[k] * V - np.tensordot(q, VT, axes=1) @ V
-                V_new = ((dd * q[:, None]).T @ dd + sum_qB) / qk[k]
-                state.means[k] = m_new
-                state.covs[k] = 0.5 * (V_new + V_new.T) + floor
+                state.means[k], state.covs[k] = xd_update(X, resp[:, k], state.means[k], state.covs[k],
+                                                          tinvs[k], floor)
         else:
             state.n_iter = done + max_iter
         return state
