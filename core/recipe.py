@@ -34,6 +34,8 @@ class StepSpec(BaseModel):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     #: sources only: used (and announced) when ``use`` raises SourceUnavailable
     fallback: "StepSpec | None" = None
+    #: cuts only: apply after the features (for cuts on derived columns)
+    after_features: bool = False
 
 
 class OutputSpec(BaseModel):
@@ -66,6 +68,7 @@ class Step:
     name: str
     component: Component
     fallback: "Step | None" = None
+    after_features: bool = False
 
     @property
     def where(self) -> str:
@@ -94,6 +97,8 @@ class Recipe:
         def dump(step: Step) -> dict:
             d = {"use": step.component.name, "name": step.name,
                  "with": step.component.config.model_dump(mode="json")}
+            if step.after_features:
+                d["after_features"] = True
             if step.fallback:
                 d["fallback"] = dump(step.fallback)
             return d
@@ -245,8 +250,10 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
             if kind != "source":
                 raise loc.error(path + ("fallback",), "only a source may declare a fallback")
             fb = build(stage, index, s.fallback, path + ("fallback",), kind)
+        if s.after_features and kind != "cut":
+            raise loc.error(path + ("after_features",), "only a cut may run after the features")
         name = s.name or s.use.split(".")[-1]
-        return Step(stage, index, name, component, fb)
+        return Step(stage, index, name, component, fb, s.after_features)
 
     source = build("source", None, spec.source, ("source",), "source")
     steps = {}

@@ -104,26 +104,36 @@ def load_source(recipe: Recipe, ctx: RunContext, registry: Registry, timings: di
     return table, info
 
 
-def apply_cuts(table: Table, steps: list[Step], ctx: RunContext, registry: Registry, timings: dict):
-    """Apply cuts in order. Returns (survivors, cut-flow DataFrame, reason per source row)."""
-    keep = np.ones(len(table), bool)
-    reason = np.full(len(table), "", dtype=object)
+CUTFLOW_COLUMNS = ["step", "use", "cut", "after_features", "rows_in", "rows_out", "removed"]
+
+
+def apply_cuts(table: Table, steps: list[Step], ctx: RunContext, registry: Registry, timings: dict,
+               origin: np.ndarray, reason: np.ndarray) -> tuple[Table, np.ndarray, list[dict]]:
+    """Apply cuts in order; returns survivors, their source-row positions and cut-flow rows.
+
+    ``reason`` (one entry per source row) receives the name of the cut that removed each row.
+    """
     rows = []
-    current = table
     for step in steps:
-        idx = np.flatnonzero(keep)
         with _stage(step, ctx, registry, timings):
-            mask = np.asarray(step.component.mask(current, ctx))
-            if mask.shape != (len(current),):
-                raise StageError(f"cut returned a mask of shape {mask.shape} for {len(current)} rows")
+            mask = np.asarray(step.component.mask(table, ctx))
+            if mask.shape != (len(table),):
+                raise StageError(f"cut returned a mask of shape {mask.shape} for {len(table)} rows")
             mask = np.where(pd.isna(mask), False, mask).astype(bool)
         rows.append({"step": step.name, "use": step.component.name, "cut": step.component.describe(),
-                     "rows_in": int(len(current)), "rows_out": int(mask.sum()),
-                     "removed": int(len(current) - mask.sum())})
-        reason[idx[~mask]] = step.name
-        keep[idx[~mask]] = False
-        current = current.take(mask)
-    return current, pd.DataFrame(rows, columns=["step", "use", "cut", "rows_in", "rows_out", "removed"]), reason
+                     "after_features": step.after_features, "rows_in": int(len(table)),
+                     "rows_out": int(mask.sum()), "removed": int(len(table) - mask.sum())})
+        reason[origin[~mask]] = step.name
+        origin = origin[mask]
+        table = table.take(mask)
+    return table, origin, rows
+
+
+def _require_rows(table: Table, n_source: int, flow: list[dict]) -> None:
+    if len(table) == 0:
+        lines = "\n".join(f"  {r['step']}: {r['rows_in']} -> {r['rows_out']}" for r in flow)
+        raise StageError(f"no rows left after the cuts ({n_source} rows from the source). Cut-flow:\n{lines}\n"
+                         "Loosen a cut (e.g. with --set cuts.N.with....) or check the input table.")
 
 
 def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejected: bool = False) -> RunResult:
@@ -135,22 +145,30 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
                           f"{source_info.get('fallback', source_info['use'])}; it says nothing about real stars.")
     n_source = len(table)
 
-    survivors, cutflow, reason = apply_cuts(table, recipe.steps["cuts"], ctx, registry, timings)
-    rejected = None
-    if keep_rejected:
-        rejected = table.take(reason != "")
-        rejected = rejected.with_columns(Columns().add(REJECTED_BY, reason[reason != ""].astype(str),
-                                                       description="name of the first cut that removed the row"))
-    if len(survivors) == 0:
-        flow = "\n".join(f"  {r.step}: {r.rows_in} -> {r.rows_out}" for r in cutflow.itertuples())
-        raise StageError(f"no rows left after the cuts ({n_source} rows from the source). Cut-flow:\n{flow}\n"
-                         "Loosen a cut (e.g. with --set cuts.N.with....) or check the input table.")
-    table = survivors
+    # Cuts run before the features, except those marked `after_features` (for cuts on derived
+    # columns, such as a distance-corrected magnitude); the cut-flow lists them all in order.
+    pre = [s for s in recipe.steps["cuts"] if not s.after_features]
+    post = [s for s in recipe.steps["cuts"] if s.after_features]
+    reason = np.full(n_source, "", dtype=object)
+    source_table = table
+    table, origin, flow = apply_cuts(table, pre, ctx, registry, timings, np.arange(n_source), reason)
+    _require_rows(table, n_source, flow)
 
     for step in recipe.steps["features"]:
         with _stage(step, ctx, registry, timings):
             cols = step.component.compute(table, ctx)
             table = table.with_columns(cols)
+
+    if post:
+        table, origin, post_flow = apply_cuts(table, post, ctx, registry, timings, origin, reason)
+        flow += post_flow
+        _require_rows(table, n_source, flow)
+    cutflow = pd.DataFrame(flow, columns=CUTFLOW_COLUMNS)
+    rejected = None
+    if keep_rejected:
+        removed = reason != ""
+        rejected = source_table.take(removed).with_columns(Columns().add(
+            REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row"))
 
     detectors = {}
     for step in recipe.steps["detectors"]:

@@ -137,3 +137,25 @@ def test_expression_feature_can_use_earlier_new_columns():
     out = ExpressionFeature(columns={"c": "a * 2", "d": "c + b"}, units={"c": "km"}).compute(
         frame(a=np.array([1.0, 2.0]), b=np.array([0.5, 0.5])), RunContext())
     assert list(out.data["d"]) == [2.5, 4.5] and out.info["c"].unit == "km"
+
+
+def test_cuts_marked_after_features_see_derived_columns(tmp_path, registry):
+    body = SIMPLE.replace("cuts:\n", "cuts:\n  - {use: cut.expr, name: small_ab, after_features: true, with: {expr: 'ab < 10'}}\n")
+    body += "output: {write_rejected: true}\n"
+    path, m = run(tmp_path, registry, body=body)
+    flow = m["cutflow"]
+    assert [r["step"] for r in flow] == ["finite", "small_ab"] and flow[1]["after_features"] is True
+    scored = ATable.read(path / "scored.parquet")
+    assert len(scored) == flow[1]["rows_out"] < 400 and np.all(scored["ab"] < 10)
+    rejected = ATable.read(path / "rejected.parquet")
+    assert set(rejected["rejected_by"]) == {"small_ab"} and len(rejected) == flow[1]["removed"]
+    assert "ab" not in rejected.colnames, "rejected rows are the source's rows, as read"
+
+
+def test_only_cuts_may_run_after_features(tmp_path, registry):
+    from toolkit.core import RecipeError
+    from toolkit.core.recipe import load_recipe
+
+    body = SIMPLE.replace("  - {use: feature.expr,", "  - {after_features: true, use: feature.expr,")
+    with pytest.raises(RecipeError, match="only a cut may run after the features"):
+        load_recipe(write_recipe(tmp_path / "r.yaml", body), registry)
