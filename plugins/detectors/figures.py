@@ -1,0 +1,58 @@
+"""Report figures for detectors: training/validation loss curves and the score histogram."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def loss_curves_figure(histories: list[tuple[str, dict]], title: str):
+    """Train (solid) and validation (dashed) loss per epoch for each fitted model."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, hist) in enumerate(histories):
+        c = colours[i % len(colours)]
+        epochs = np.arange(1, len(hist["train"]) + 1)
+        ax.plot(epochs, hist["train"], color=c, lw=1.2, label=f"{label} train")
+        if hist.get("validation"):
+            ax.plot(epochs[:len(hist["validation"])], hist["validation"], color=c, lw=1.2, ls="--",
+                    label=f"{label} validation")
+        if hist.get("best_epoch"):
+            ax.axvline(hist["best_epoch"], color=c, lw=0.6, alpha=0.5)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss per row (standardised units)")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def score_histogram_figure(scores: np.ndarray, cut: float | None, title: str, xlabel: str):
+    """Histogram of finite scores (log counts) with the flag threshold as a vertical line."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    s = np.asarray(scores, float)
+    s = s[np.isfinite(s)]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if s.size:
+        positive = s.min() > 0 and s.max() / max(s.min(), 1e-300) > 1e3
+        bins = np.geomspace(s.min(), s.max(), 80) if positive else 80
+        ax.hist(s, bins=bins, color="0.4")
+        if positive:
+            ax.set_xscale("log")
+    if cut is not None:
+        n_flag = int((s >= cut).sum())
+        ax.axvline(cut, color="tab:red", lw=1.5, label=f"threshold {cut:.4g} ({n_flag} flagged)")
+        ax.legend()
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("rows")
+    ax.set_title(title)
+    return fig

@@ -1,0 +1,15 @@
+"""Hook implementations of the detectors plugin (heavy imports stay inside the components)."""
+
+from toolkit.core import hookimpl
+
+
+@hookimpl
+def toolkit_register_detectors(register):
+    from .autoencoder import AutoencoderDetector
+    from .baselines import IsolationForestDetector, LOFDetector, PCADetector, PyODDetector
+    from .ensemble import EnsembleDetector
+    from .vae import VAEDetector
+
+    for cls in (AutoencoderDetector, VAEDetector, IsolationForestDetector, LOFDetector, PCADetector, PyODDetector,
+                EnsembleDetector):
+        register(cls)
