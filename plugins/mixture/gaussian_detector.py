@@ -27,7 +27,7 @@ from .xd_mixture import XDGaussianMixture
 
 class GaussianMixtureConfig(MixtureInputConfig):
     n_components: int | None = Field(None, ge=1, description=(
-        "number of fitted components including a fitted background; null = grow by BIC"))
+        "number of fitted components (a fitted background counts, a fixed one does not); null = grow by BIC"))
     max_components: int = Field(6, ge=1, description="stop BIC growth here")
     background: Literal["fitted", "fixed"] = Field("fitted", description=(
         "fitted: the broadest fitted component is the background; fixed: an extra wide Gaussian "

@@ -240,8 +240,13 @@ class XDGaussianMixture:
             record(state, True)
             self.state_ = state
             return self
-        start = self._from_responsibilities(X, np.ones((n, 1)))
-        start.label = "one component"
+        if self.background == "fixed":
+            # the fixed background alone models the field; groups are added while BIC improves
+            m, C = self._fixed_background(X)
+            start = MixtureState(np.ones(1), m[None], C[None], np.ones(1, bool), label="fixed background")
+        else:
+            start = self._from_responsibilities(X, np.ones((n, 1)))
+            start.label = "one component"
         state = self._em(X, S, start)
         record(state, True)
         target = self.n_components or self.max_components
