@@ -16,6 +16,7 @@ from toolkit.core import Columns, Config, Field, StageError, Table, Validation, 
 
 from .named_stars import star_names
 
+TITLES = {"hr_diagram": "HR diagram", "reduced_pm_diagram": "Reduced-proper-motion diagram"}
 MARKERS = ("o", "s", "^", "D", "v", "P")
 COLOURS = ("tab:red", "tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
 
@@ -117,8 +118,10 @@ class HipparcosFigures(Validator):
                        edgecolors=COLOURS[k % len(COLOURS)], lw=0.9,
                        label=f"{flag.removeprefix('flag_')} ({int(rows.sum())})")
         for k, i in enumerate(order[:self.config.annotate]):
-            if np.isfinite(x[i]) and np.isfinite(y[i]):
-                ax.annotate(labels[k], (x[i], y[i]), xytext=(4, 3), textcoords="offset points", fontsize=7)
+            if np.isfinite(x[i]) and np.isfinite(y[i]):   # alternate sides so that neighbours stay legible
+                ax.annotate(labels[k], (x[i], y[i]), xytext=(6, 2) if k % 2 == 0 else (-6, -2),
+                            ha="left" if k % 2 == 0 else "right", textcoords="offset points", fontsize=7,
+                            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.3"})
         finite = np.isfinite(x) & np.isfinite(y)
         if finite.any():
             lo, hi = np.percentile(x[finite], [0.05, 99.95])
@@ -127,5 +130,5 @@ class HipparcosFigures(Validator):
         ax.set_xlabel(f"{self.config.colour} [{table.info[self.config.colour].unit or 'mag'}]")
         ax.set_ylabel(f"{y_name} [{table.info[y_name].unit or 'mag'}]")
         ax.legend(loc="upper right", fontsize=8, markerscale=1.5)
-        ax.set_title(stem.replace("_", " "))
+        ax.set_title(TITLES.get(stem, stem))
         ctx.save_figure(fig, stem, caption=caption)

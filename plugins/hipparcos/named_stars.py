@@ -42,6 +42,7 @@ NAMED_STARS: dict[int, str] = {
     48152: "HD 84937 (halo)",
     14594: "HD 19445 (halo)",
     18915: "HD 25329 (halo)",
+    21609: "HD 29907",
     # white dwarfs bright enough for Hipparcos
     3829: "van Maanen 2 (white dwarf)",
     57367: "LP 145-141 (white dwarf)",
