@@ -102,5 +102,7 @@ class Ruwe(Cut):
                     ctx.record("skipped", note)
                     ctx.warn(note)
                 return np.ones(len(table), bool)
-            table.require([c.column], self.name + " (set if_missing: skip to run without RUWE)")
+            raise StageError(f"stage '{self.name}': the table has no '{c.column}' column (RUWE is in "
+                             "gaiadr3.gaia_source; add it to the query). Set `if_missing: skip` to run without the "
+                             "RUWE cut, or remove the cut.")
         return table.array(c.column) < c.max_ruwe

@@ -162,7 +162,7 @@ class Galactocentric(Feature):
                 "z": "Galactocentric z (towards the north Galactic pole)",
                 "v_x": "Galactocentric velocity along x", "v_y": "Galactocentric velocity along y",
                 "v_z": "Galactocentric velocity along z",
-                "R": "cylindrical Galactocentric radius", "phi": "Galactocentric azimuth atan2(y, x)",
+                "R": "cylindrical Galactocentric radius", "phi": "Galactocentric azimuth atan2(y, x) in [0, 360) deg (Sun near 180)",
                 "v_R": "cylindrical radial velocity (positive outwards)",
                 "v_phi": "azimuthal velocity (positive in the direction of Galactic rotation)"}
         cols = Columns()

@@ -131,7 +131,7 @@ def galactocentric(ra, dec, distance, pmra, pmdec, radial_velocity, frame: Frame
     """Galactocentric Cartesian and cylindrical phase space of every star (one astropy transform).
 
     Returns Quantities ``x, y, z`` (pc), ``v_x, v_y, v_z`` (km/s), ``R`` (pc),
-    ``phi`` (deg, atan2(y, x); the Sun is near 180 deg), ``v_R`` (km/s,
+    ``phi`` (deg, atan2(y, x) in [0, 360); the Sun is near 180 deg), ``v_R`` (km/s,
     positive outwards) and ``v_phi`` (km/s, positive in the direction of
     Galactic rotation, so disc stars near the Sun have about +230 km/s).
     """
@@ -145,7 +145,7 @@ def galactocentric(ra, dec, distance, pmra, pmdec, radial_velocity, frame: Frame
         # astropy's frame is right-handed with the Sun moving towards +y at x < 0,
         # so rotation is clockwise seen from the north pole: flip the sign.
         v_phi = -(x * vy - y * vx) / R
-    phi = np.arctan2(y, x).to(u.deg)
+    phi = (np.arctan2(y, x).to(u.deg)) % (360 * u.deg)   # [0, 360): continuous around the Sun at 180
     return {"x": x, "y": y, "z": z, "v_x": vx, "v_y": vy, "v_z": vz, "R": R, "phi": phi,
             "v_R": v_R.to(u.km / u.s), "v_phi": v_phi.to(u.km / u.s)}
 
