@@ -1,0 +1,243 @@
+"""Model-backed detectors: every detector finds planted outliers; bad input; determinism; saved models."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.core import RunContext, StageError, Table, ToolkitError
+from toolkit.plugins.detectors.autoencoder import AutoencoderDetector
+from toolkit.plugins.detectors.baselines import (IsolationForestDetector, LOFDetector, PCADetector, PyODDetector,
+                                                 pyod_class)
+from toolkit.plugins.detectors.saved import load_model, score_saved_model
+from toolkit.plugins.detectors.vae import VAEDetector
+
+FEATURES = ["a", "b", "c", "d"]
+N, N_OUT = 300, 6
+FAST_AE = dict(layers=[6, 2], epochs=8, batch_size=64, learning_rate=0.01, patience=None)
+FAST_VAE = dict(layers=[6], latent=2, epochs=8, batch_size=64, learning_rate=0.01, patience=None)
+
+DETECTORS = [
+    (AutoencoderDetector, FAST_AE),
+    (VAEDetector, FAST_VAE),
+    (IsolationForestDetector, dict(n_estimators=50)),
+    (LOFDetector, dict(n_neighbors=15)),
+    (PCADetector, dict(n_components=2)),
+    (PyODDetector, dict(model="ECOD")),
+]
+IDS = [c.name for c, _ in DETECTORS]
+
+
+def make_table(n=N, seed=0) -> Table:
+    """Correlated Gaussian rows (a 2-d manifold plus noise) and N_OUT planted outliers at the start."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 2))
+    X = latent @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(n, 4))
+    X[:N_OUT] = rng.normal(size=(N_OUT, 4)) * 4
+    t = Table(pd.DataFrame(X, columns=FEATURES))
+    for f in FEATURES:
+        t.info[f].unit = "km / s"
+    return t
+
+
+def run_ctx(tmp_path, step="det", seed=1) -> RunContext:
+    ctx = RunContext(seed=seed, workdir=tmp_path / "run", show_progress=False)
+    ctx.step = f"detectors.{step}"
+    return ctx
+
+
+@pytest.mark.parametrize("cls,params", DETECTORS, ids=IDS)
+def test_each_detector_ranks_planted_outliers_highest_out_of_fold(cls, params, tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    table = make_table()
+    det = cls(features=FEATURES, folds=3, threshold={"method": "top_k", "value": N_OUT}, **params)
+    out = det.detect(table, run_ctx(tmp_path))
+    truth = np.arange(N) < N_OUT
+    assert out.score.shape == (N,) and np.isfinite(out.score).all()
+    assert roc_auc_score(truth, out.score) > 0.9
+    assert out.flag.sum() == N_OUT
+    assert "out-of-fold" in out.score_description
+    assert not out.columns.data["insample_det"].any()
+    assert (tmp_path / "run" / "models" / "det" / "model.json").is_file()
+    assert (tmp_path / "run" / "figures" / "det_score_histogram.png").is_file()
+
+
+@pytest.mark.parametrize("cls,params", DETECTORS, ids=IDS)
+def test_saved_model_round_trip_gives_identical_scores(cls, params, tmp_path):
+    """fit_all: the saved model is the one that scored the run, so reloading must reproduce every score."""
+    table = make_table()
+    out = cls(features=FEATURES, policy="fit_all", **params).detect(table, run_ctx(tmp_path))
+    model, doc = load_model(tmp_path / "run" / "models" / "det")
+    assert doc["features"] == FEATURES and doc["component"] == cls.name
+    assert doc["feature_units"] == {f: "km / s" for f in FEATURES}
+    assert "numpy" in doc["versions"]
+    again = model.score(table.data[FEATURES].to_numpy())
+    np.testing.assert_array_equal(again, out.score)
+    assert out.columns.data["insample_det"].all()
+
+
+@pytest.mark.parametrize("cls,params", DETECTORS[:2], ids=IDS[:2])
+def test_same_seed_same_scores_other_seed_other_scores(cls, params, tmp_path):
+    table = make_table()
+    a = cls(features=FEATURES, folds=2, **params).detect(table, run_ctx(tmp_path / "a", seed=3))
+    b = cls(features=FEATURES, folds=2, **params).detect(table, run_ctx(tmp_path / "b", seed=3))
+    c = cls(features=FEATURES, folds=2, **params).detect(table, run_ctx(tmp_path / "c", seed=4))
+    np.testing.assert_array_equal(a.score, b.score)
+    assert not np.array_equal(a.score, c.score)
+
+
+def test_kfold_saves_a_final_model_and_says_so(tmp_path):
+    out = AutoencoderDetector(features=FEATURES, folds=3, **FAST_AE).detect(make_table(), run_ctx(tmp_path))
+    doc = json.loads((tmp_path / "run" / "models" / "det" / "model.json").read_text())
+    assert doc["n_train"] == N and "final model fitted on all usable rows" in doc["saved_model"]
+    assert doc["threshold"]["cut"] == out.summary["threshold"]["cut"]
+    assert len(doc["history"]["train"]) == 8
+    assert out.summary["epochs_run"] == {"fold 1": 8, "fold 2": 8, "fold 3": 8, "final": 8}
+    assert (tmp_path / "run" / "figures" / "det_loss_curves.png").is_file()
+
+
+def test_train_fraction_scores_only_held_out_rows(tmp_path):
+    out = PCADetector(features=FEATURES, policy="train_fraction", train_fraction=0.5).detect(make_table(),
+                                                                                             run_ctx(tmp_path))
+    assert np.isnan(out.score).sum() == N // 2
+    assert not out.flag[np.isnan(out.score)].any()
+
+
+def test_lesson_architectures_and_full_batch(tmp_path):
+    table = make_table()
+    for layers in ([20, 6, 2], [100, 20, 4]):
+        det = AutoencoderDetector(features=FEATURES, layers=layers, policy="train_fraction", full_batch=True,
+                                  epochs=5, learning_rate=0.01, validation_fraction=0, patience=None)
+        out = det.detect(table, run_ctx(tmp_path / str(layers[0])))
+        arch = "-".join(map(str, [4, *layers, *layers[-2::-1], 4]))
+        assert arch in out.score_description
+        model, _ = load_model(tmp_path / str(layers[0]) / "run" / "models" / "det")
+        weights = [p.shape for p in model.estimator.net.parameters() if p.ndim == 2]
+        assert [w[0] for w in weights] == [*layers, *layers[-2::-1], 4]
+        assert model.estimator.history["epochs_run"] == 5 and model.estimator.history["validation"] == []
+
+
+def test_early_stopping_stops_and_keeps_best_weights(tmp_path):
+    det = AutoencoderDetector(features=FEATURES, layers=[6, 2], epochs=200, batch_size=32, learning_rate=0.05,
+                              patience=2, policy="fit_all")
+    out = det.detect(make_table(), run_ctx(tmp_path))
+    model, _ = load_model(tmp_path / "run" / "models" / "det")
+    h = model.estimator.history
+    assert h["stopped_early"] and h["epochs_run"] < 200
+    assert h["epochs_run"] - h["best_epoch"] == 2
+    assert out.summary["epochs_run"]["model"] == h["epochs_run"]
+
+
+def test_torch_settings_are_restored_after_fit(tmp_path):
+    import torch
+
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
+    AutoencoderDetector(features=FEATURES, policy="fit_all", threads=1, **FAST_AE).detect(make_table(),
+                                                                                          run_ctx(tmp_path))
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == before
+
+
+# -- bad input ------------------------------------------------------------
+
+def test_missing_feature_columns_are_named(tmp_path):
+    with pytest.raises(StageError, match=r"'v_z'.*\n.*Available columns"):
+        PCADetector(features=["a", "b", "v_z"]).detect(make_table(), run_ctx(tmp_path))
+
+
+def test_non_numeric_feature_is_refused(tmp_path):
+    t = make_table()
+    t.data["name"] = "star"
+    with pytest.raises(StageError, match="'name' are not numeric"):
+        PCADetector(features=["a", "name"]).detect(t, run_ctx(tmp_path))
+
+
+def test_constant_feature_is_an_error_naming_it(tmp_path):
+    t = make_table()
+    t.data["c"] = 3.0
+    with pytest.raises(StageError, match="'c' have a single value"):
+        PCADetector(features=FEATURES).detect(t, run_ctx(tmp_path))
+
+
+def test_too_few_rows(tmp_path):
+    with pytest.raises(StageError, match="too few rows: 8 usable"):
+        AutoencoderDetector(features=FEATURES, **FAST_AE).detect(make_table(8), run_ctx(tmp_path))
+    with pytest.raises(StageError, match="at least 16"):
+        LOFDetector(features=FEATURES, n_neighbors=15, folds=5).detect(make_table(18), run_ctx(tmp_path))
+
+
+def test_nan_and_inf_dropped_get_nan_score_and_are_recorded(tmp_path):
+    t = make_table()
+    t.data.loc[10, "a"] = np.nan
+    t.data.loc[11, "b"] = np.inf
+    ctx = run_ctx(tmp_path)
+    out = PCADetector(features=FEATURES, nan_policy="drop").detect(t, ctx)
+    assert np.isnan(out.score[[10, 11]]).all() and np.isfinite(np.delete(out.score, [10, 11])).all()
+    note = ctx.notes["detectors.det"]["nonfinite_rows"]
+    assert note["rows"] == 2 and note["per_feature"] == {"a": 1, "b": 1} and note["nan_policy"] == "drop"
+    assert "NaN/inf features: NaN" in out.score_description
+
+
+def test_nan_median_imputation_scores_every_row_and_is_saved(tmp_path):
+    t = make_table()
+    t.data.loc[10, "a"] = np.nan
+    ctx = run_ctx(tmp_path)
+    out = PCADetector(features=FEATURES, nan_policy="median", policy="fit_all").detect(t, ctx)
+    assert np.isfinite(out.score).all()
+    assert ctx.notes["detectors.det"]["nonfinite_rows"]["action"] == "imputed with training medians"
+    model, _ = load_model(tmp_path / "run" / "models" / "det")
+    finite_a = t.data["a"].dropna()
+    assert model.preprocessor.median_[0] == pytest.approx(np.median(finite_a))
+
+
+def test_pyod_missing_gives_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyod.models", None)
+    with pytest.raises(ToolkitError, match="optional package PyOD"):
+        pyod_class("ECOD")
+
+
+def test_pyod_unknown_model_is_named():
+    with pytest.raises(ToolkitError, match="no PyOD model class 'NoSuchModel'"):
+        pyod_class("NoSuchModel")
+
+
+# -- toolkit score ----------------------------------------------------------
+
+def test_score_saved_model_writes_scored_table_with_identical_scores(tmp_path):
+    table = make_table()
+    out = AutoencoderDetector(features=FEATURES, policy="fit_all", threshold={"method": "top_k", "value": 4},
+                              **FAST_AE).detect(table, run_ctx(tmp_path))
+    new = tmp_path / "new.parquet"
+    table.data.to_parquet(new)
+    summary = score_saved_model(tmp_path / "run" / "models" / "det", new, tmp_path / "scored")
+    scored = pd.read_parquet(tmp_path / "scored" / "scored.parquet")
+    np.testing.assert_array_equal(scored["score_det"].to_numpy(), out.score)
+    np.testing.assert_array_equal(scored["flag_det"].to_numpy(), out.flag)
+    assert summary["flagged"] == 4 and summary["threshold"]["cut"] == out.summary["threshold"]["cut"]
+    flagged = pd.read_parquet(tmp_path / "scored" / "flagged.parquet")
+    assert len(flagged) == 4 and flagged["score_det"].is_monotonic_decreasing
+    assert json.loads((tmp_path / "scored" / "score_summary.json").read_text())["rows"] == N
+    assert not list((tmp_path / "scored").glob(".*partial*"))
+    # a CSV works too, a new threshold can be asked for, and an existing output is refused without force
+    table.data.to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(ToolkitError, match="--force"):
+        score_saved_model(tmp_path / "run" / "models" / "det", tmp_path / "new.csv", tmp_path / "scored")
+    s2 = score_saved_model(tmp_path / "run" / "models" / "det", tmp_path / "new.csv", tmp_path / "scored",
+                           threshold={"method": "top_k", "value": 10}, force=True)
+    assert s2["flagged"] == 10
+
+
+def test_score_saved_model_refuses_table_without_the_features(tmp_path):
+    PCADetector(features=FEATURES, policy="fit_all").detect(make_table(), run_ctx(tmp_path))
+    make_table().data.drop(columns=["c", "d"]).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(StageError, match=r"lacks the feature column\(s\).*'c', 'd'"):
+        score_saved_model(tmp_path / "run" / "models" / "det", tmp_path / "bad.parquet", tmp_path / "out")
+    assert not (tmp_path / "out" / "scored.parquet").exists()
+
+
+def test_load_model_on_a_folder_without_model_json(tmp_path):
+    with pytest.raises(ToolkitError, match="model.json is missing"):
+        load_model(tmp_path)
