@@ -80,7 +80,7 @@ def age_figure(profiles: dict, truth: dict | None = None):
         ax.axvline(age, color="k", lw=0.8, ls="--")
     ax.set_xlabel("age (Myr)")
     ax.set_ylabel("profile ln L - max")
-    ax.set_ylim(bottom=max(ax.get_ylim()[0], -200))
+    ax.set_ylim(max(ax.get_ylim()[0], -200), 5)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
