@@ -84,7 +84,10 @@ def render_report(folder: Path, manifest: dict, cutflow: pd.DataFrame, candidate
             parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(fig['file'])}'>"
                          f"<figcaption>{html.escape(fig.get('caption') or fig['file'])}</figcaption></figure>")
     if candidates is not None and len(candidates):
-        cols = [c for c in candidates.columns if not c.startswith("cov_")][:14]
+        lead = [candidates.id_column, *[c for c in candidates.columns if c in ("name", "star_name")],
+                *[c for c in candidates.columns if c.startswith(("score_", "flag_"))]]
+        rest = [c for c in candidates.columns if c not in lead and not c.startswith("cov_")]
+        cols = (lead + rest)[:16]
         parts += [f"<h2>Top candidates</h2><p>The first 50 of {len(candidates)}; all are in candidates.parquet.</p>",
                   _table(candidates.data[cols])]
     if m.get("warnings"):
