@@ -59,7 +59,7 @@ class GaiaFigures(Validator):
         flag_column: str | None = Field(None, description="flags to mark; null: the flag_ column of the same step, "
                                                           "else any flag_* column")
         columns: FigureColumns = Field(default_factory=FigureColumns, description="column names of the axes")
-        max_background: int = Field(40_000, ge=100, description="at most this many unflagged stars are drawn "
+        max_background: int = Field(20_000, ge=100, description="at most this many unflagged stars are drawn "
                                                                 "(a random subset); flagged stars are always drawn")
         score_clip_quantile: float = Field(0.99, gt=0, le=1, description="colour scale tops out at this quantile")
 
