@@ -241,3 +241,47 @@ def test_score_saved_model_refuses_table_without_the_features(tmp_path):
 def test_load_model_on_a_folder_without_model_json(tmp_path):
     with pytest.raises(ToolkitError, match="model.json is missing"):
         load_model(tmp_path)
+
+
+def test_scoring_is_chunk_pure(tmp_path):
+    table = make_table()
+    AutoencoderDetector(features=FEATURES, policy="fit_all", **FAST_AE).detect(table, run_ctx(tmp_path))
+    model, _ = load_model(tmp_path / "run" / "models" / "det")
+    X = table.data[FEATURES].to_numpy()
+    np.testing.assert_array_equal(model.score(X), model.score(X, chunk_rows=64))
+    np.testing.assert_array_equal(model.score(X), np.concatenate([model.score(p) for p in np.array_split(X, 3)]))
+
+
+def test_vae_elbo_score_adds_the_kl_term():
+    from toolkit.plugins.detectors.vae import VAEEstimator
+
+    X = make_table().data[FEATURES].to_numpy()
+    est = VAEEstimator([6], 2, beta=1.0, epochs=3, batch_size=64).fit((X - X.mean(0)) / X.std(0), seed=0)
+    recon = est.score_samples(X)
+    est.score = "elbo"
+    elbo = est.score_samples(X)
+    assert np.all(elbo >= recon) and np.any(elbo > recon)
+
+
+def test_threshold_option_for_the_cli():
+    from toolkit.plugins.detectors.saved import parse_threshold_option
+
+    assert parse_threshold_option("top_fraction:0.02")["value"] == 0.02
+    assert parse_threshold_option("none")["method"] == "none"
+    assert parse_threshold_option(None) is None
+    with pytest.raises(ToolkitError, match="METHOD:VALUE"):
+        parse_threshold_option("top_fraction:7")
+
+
+def test_score_saved_model_keeps_the_id_column_only_when_present(tmp_path):
+    t = make_table()
+    t.data.insert(0, "source_id", np.arange(N) + 10**15)
+    t = Table(t.data, t.info, "source_id")
+    PCADetector(features=FEATURES, policy="fit_all").detect(t, run_ctx(tmp_path))
+    t.data.to_parquet(tmp_path / "with_id.parquet")
+    t.data.drop(columns=["source_id"]).to_parquet(tmp_path / "no_id.parquet")
+    score_saved_model(tmp_path / "run" / "models" / "det", tmp_path / "with_id.parquet", tmp_path / "o1")
+    score_saved_model(tmp_path / "run" / "models" / "det", tmp_path / "no_id.parquet", tmp_path / "o2")
+    assert pd.read_parquet(tmp_path / "o1" / "scored.parquet")["source_id"].iloc[0] == 10**15
+    out2 = pd.read_parquet(tmp_path / "o2" / "scored.parquet")
+    assert "source_id" not in out2 and "row_id" in out2

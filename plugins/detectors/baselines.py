@@ -4,6 +4,9 @@
   (2^(-mean path length / c(n)), in (0, 1]; sklearn's ``-score_samples``).
 - ``detect.lof``: local outlier factor with ``novelty=True`` (fit on training
   rows, score new rows); score = LOF (about 1 for inliers, larger = outlier).
+  Under ``policy: fit_all`` the training rows are scored as new points and
+  count themselves among their neighbours, which biases their LOF low; prefer
+  kfold.
 - ``detect.pca``: score = squared reconstruction error from the leading
   principal components, standardised units.
 - ``detect.pyod``: any PyOD detector by class name (``model: ECOD``); score =

@@ -129,16 +129,35 @@ def load_model(folder: Path | str) -> tuple[FittedModel, dict]:
 
 
 def _read_any_table(path: Path, id_column: str | None) -> Table:
+    """Read Parquet with pandas, anything else with astropy; keep ``id_column`` only when the file has it."""
     path = Path(path)
+    if not path.is_file():
+        raise StageError(f"table file '{path}' does not exist")
     if path.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
 
-        if not path.is_file():
-            raise StageError(f"table file '{path}' does not exist")
-        return Table(pd.read_parquet(path), id_column=id_column or "row_id")
+        df = pd.read_parquet(path)
+        return Table(df, id_column=id_column if id_column in df.columns else "row_id")
     from toolkit.plugins.common.table_file import read_table
 
-    return Table.from_astropy(read_table(path), id_column=id_column)
+    tab = read_table(path)
+    return Table.from_astropy(tab, id_column=id_column if id_column in tab.colnames else None)
+
+
+def parse_threshold_option(text: str | None) -> dict | None:
+    """``"top_fraction:0.02"`` / ``"fixed:40"`` / ``"mad:5"`` / ``"top_k:100"`` / ``"none"`` -> threshold dict.
+
+    For the ``--threshold`` option of ``toolkit score`` (None: use the cut saved with the model).
+    """
+    if text is None or text == "":
+        return None
+    method, _, value = text.partition(":")
+    try:
+        cfg = ThresholdConfig(method=method.strip(), value=float(value) if value else None)
+    except Exception as exc:
+        raise ToolkitError(f"--threshold '{text}': {exc}. Use METHOD:VALUE, e.g. top_fraction:0.02, fixed:40, "
+                           "mad:5, top_k:100, or none") from None
+    return cfg.model_dump()
 
 
 def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Path | str, *,
