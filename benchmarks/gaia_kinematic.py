@@ -106,8 +106,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads for both (default 2)")
     ap.add_argument("--flag-fraction", type=float, default=0.002, help="flag rate for the recall comparison")
     ap.add_argument("--keep", type=Path, default=None, help="keep the run folder here")
+    ap.add_argument("--mock-timing", type=int, default=1_000_000, help="also time generating this many mock "
+                                                                     "stars (0 skips)")
     args = ap.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+    if args.mock_timing:
+        from toolkit.plugins.gaia.mock import simulate_gaia_rv_sample
+
+        t0 = time.perf_counter()
+        simulate_gaia_rv_sample(args.mock_timing, np.random.default_rng(0))
+        print(f"gaia.mock: {args.mock_timing:,} stars in {time.perf_counter() - t0:.1f} s", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
@@ -116,12 +125,13 @@ def main() -> None:
         labels = table["truth_population"].to_numpy(str)
         rec = metrics(table["score_ae"].to_numpy(float), labels, table["flag_ae"].to_numpy(bool))
         timings = manifest.get("timings_s", {})
-        print(f"recipe gaia_kinematic on {len(table):,} mock stars: {t_recipe:.1f} s wall")
+        print(f"recipe gaia_kinematic on {len(table):,} mock stars: {t_recipe:.1f} s wall", flush=True)
         for k, v in timings.items():
             print(f"  {k:32s} {v:8.2f} s" if isinstance(v, (int, float)) else f"  {k:32s} {v}")
         print("  manifest truth_recovery (ae):", json.dumps({p: {k: v for k, v in r.items() if k in
                                                                  ("n", "roc_auc", "recall")}
-                                                             for p, r in manifest["truth_recovery"]["ae"].items()}))
+                                                             for p, r in manifest["truth_recovery"]["ae"].items()}),
+              flush=True)
 
         rows = {"recipe (kfold, every star)": dict(time_s=t_recipe, **rec)}
         if args.lesson_epochs > 0:

@@ -4,14 +4,14 @@ These are the physics behind the ``kinematics.*`` features (``features.py`` wrap
 them). They are survey-neutral: any catalogue with ICRS positions, a distance,
 proper motions (and a line-of-sight velocity for the 6D functions) can use them.
 Every function is vectorised: astropy transforms are called once per array,
-never per star.
+never per star. ``astropy.coordinates`` is imported inside the functions so that
+listing plugins stays fast.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import astropy.coordinates as coord
 import astropy.units as u
 import numpy as np
 
@@ -98,7 +98,10 @@ class FrameParameters:
     galcen_dec_deg: float = -28.936175
     roll_deg: float = 0.0
 
-    def frame(self) -> coord.Galactocentric:
+    def frame(self):
+        """The astropy ``Galactocentric`` frame with these parameters."""
+        import astropy.coordinates as coord
+
         return coord.Galactocentric(
             galcen_coord=coord.ICRS(ra=self.galcen_ra_deg * u.deg, dec=self.galcen_dec_deg * u.deg),
             galcen_distance=self.galcen_distance_kpc * u.kpc,
@@ -114,7 +117,9 @@ class FrameParameters:
                 "roll_deg": self.roll_deg}
 
 
-def _sky(ra, dec, distance, pmra, pmdec, radial_velocity=None) -> coord.SkyCoord:
+def _sky(ra, dec, distance, pmra, pmdec, radial_velocity=None):
+    import astropy.coordinates as coord
+
     kw = dict(ra=u.Quantity(ra, u.deg), dec=u.Quantity(dec, u.deg),
               distance=u.Quantity(distance, u.pc), pm_ra_cosdec=u.Quantity(pmra, u.mas / u.yr),
               pm_dec=u.Quantity(pmdec, u.mas / u.yr))
@@ -180,6 +185,8 @@ def tangential(ra, dec, distance, pmra, pmdec, magnitude=None) -> dict:
     reduced proper motion H = m + 5 log10(mu[arcsec/yr]) + 5 (Luyten's, a
     distance-free proxy for absolute magnitude plus tangential velocity).
     """
+    import astropy.coordinates as coord
+
     # A unit distance and zero radial velocity make astropy rotate the proper motions as
     # a full 6D vector (a matrix product) instead of differencing the unit-sphere motion.
     ra_q = u.Quantity(ra, u.deg)
