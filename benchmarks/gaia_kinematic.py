@@ -34,7 +34,9 @@ def run_recipe(n: int, workdir: Path, threads: int) -> tuple[float, dict, pd.Dat
 
     from toolkit.core.run import execute
 
-    overrides = [f"source={{use: gaia.mock, with: {{n_stars: {n}}}}}", f"detectors.0.with.threads={threads}"]
+    overrides = [f"source={{use: gaia.mock, with: {{n_stars: {n}}}}}"]
+    if threads:
+        overrides.append(f"detectors.0.with.threads={threads}")
     t0 = time.perf_counter()
     path, manifest = execute(RECIPE, out=workdir / "run", overrides=overrides, show_progress=False,
                              console=Console(stderr=True, quiet=True))
@@ -103,7 +105,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=170_000, help="mock stars (default 170,000, as the lesson's query)")
     ap.add_argument("--lesson-epochs", type=int, default=10_001, help="full-batch epochs of the lesson scheme "
                                                                       "(0 skips it)")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads for both (default 2)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of the lesson scheme (default 2)")
+    ap.add_argument("--recipe-threads", type=int, default=None, help="override the recipe's torch threads "
+                                                                    "(default: the recipe's own, 1)")
     ap.add_argument("--flag-fraction", type=float, default=0.002, help="flag rate for the recall comparison")
     ap.add_argument("--keep", type=Path, default=None, help="keep the run folder here")
     ap.add_argument("--mock-timing", type=int, default=1_000_000, help="also time generating this many mock "
@@ -121,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        t_recipe, manifest, table = run_recipe(args.n, workdir, args.threads)
+        t_recipe, manifest, table = run_recipe(args.n, workdir, args.recipe_threads)
         labels = table["truth_population"].to_numpy(str)
         rec = metrics(table["score_ae"].to_numpy(float), labels, table["flag_ae"].to_numpy(bool))
         timings = manifest.get("timings_s", {})
