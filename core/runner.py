@@ -98,6 +98,7 @@ def load_source(recipe: Recipe, ctx: RunContext, registry: Registry, timings: di
     if not isinstance(table, Table):
         raise PluginError(f"source {info.get('fallback', info['use'])} returned {type(table).__name__}, not a Table")
     info["mock"] = table.is_mock
+    info["truth_normal"] = list(table.meta.get("truth_normal", []))
     info["rows"] = len(table)
     info["inputs"] = table.meta.get("inputs", {})
     info["table_sha256"] = frame_sha256(table.data)
