@@ -285,3 +285,14 @@ def test_score_saved_model_keeps_the_id_column_only_when_present(tmp_path):
     assert pd.read_parquet(tmp_path / "o1" / "scored.parquet")["source_id"].iloc[0] == 10**15
     out2 = pd.read_parquet(tmp_path / "o2" / "scored.parquet")
     assert "source_id" not in out2 and "row_id" in out2
+
+
+def test_rescoring_a_scored_table_keeps_its_scores(tmp_path):
+    table = make_table()
+    PCADetector(features=FEATURES, policy="fit_all").detect(table, run_ctx(tmp_path))
+    df = table.data.assign(score_det=-1.0, flag_det=False)
+    df.to_parquet(tmp_path / "scored_run.parquet")
+    summary = score_saved_model(tmp_path / "run" / "models" / "det", tmp_path / "scored_run.parquet", tmp_path / "o")
+    out = pd.read_parquet(tmp_path / "o" / "scored.parquet")
+    assert summary["score_column"] == "score_det_rescored" and (out["score_det"] == -1).all()
+    assert np.isfinite(out["score_det_rescored"]).all()

@@ -169,7 +169,8 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
     The table must hold every feature the model was trained on (a StageError
     names the missing ones). Flags use the numeric cut saved with the model
     unless ``threshold`` asks for another rule, which is then applied to the
-    new scores. Output files are written atomically; an existing ``out_dir``
+    new scores. Columns are ``score_<step>``/``flag_<step>`` (``..._rescored``
+    when the table already has them, e.g. a run's own scored table). Output files are written atomically; an existing ``out_dir``
     that already holds ``scored.parquet`` is refused unless ``force``.
     """
     model, doc = load_model(model_dir)
@@ -193,16 +194,19 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
     flags = apply_cut(scores, cut, upper)
     step = name or doc.get("step") or doc["estimator"]["kind"]
     df = table.data.copy()
-    df[f"score_{step}"] = scores
-    df[f"flag_{step}"] = flags
-    order = np.argsort(-np.nan_to_num(scores[flags], nan=-np.inf), kind="stable")
+    score_col, flag_col = f"score_{step}", f"flag_{step}"
+    if score_col in df.columns or flag_col in df.columns:   # e.g. a run's own scored table: keep its scores
+        score_col, flag_col = f"{score_col}_rescored", f"{flag_col}_rescored"
+    df[score_col] = scores
+    df[flag_col] = flags
+    order = np.argsort(-scores[flags], kind="stable")
     flagged = df[flags].iloc[order]
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "scored.parquet", lambda p: df.to_parquet(p, index=False))
     atomic_write(out_dir / "flagged.parquet", lambda p: flagged.to_parquet(p, index=False))
     summary = {"model_dir": str(model_dir), "table": str(table_path), "rows": int(len(df)),
-               "scored": int(np.isfinite(scores).sum()), "flagged": int(flags.sum()), "score_column": f"score_{step}",
-               "flag_column": f"flag_{step}", "score_description": doc.get("score_description", ""),
+               "scored": int(np.isfinite(scores).sum()), "flagged": int(flags.sum()), "score_column": score_col,
+               "flag_column": flag_col, "score_description": doc.get("score_description", ""),
                "threshold": {"rule": rule, "cut": cut, "upper": upper},
                "note": "scores come from the saved model (see model.json 'saved_model'), not out-of-fold"}
     atomic_write(out_dir / "score_summary.json", lambda p: p.write_text(json.dumps(summary, indent=2,
