@@ -93,6 +93,7 @@ def test_kfold_saves_a_final_model_and_says_so(tmp_path):
     doc = json.loads((tmp_path / "run" / "models" / "det" / "model.json").read_text())
     assert doc["n_train"] == N and "final model fitted on all usable rows" in doc["saved_model"]
     assert doc["threshold"]["cut"] == out.summary["threshold"]["cut"]
+    assert out.summary["model_dir"] == "models/det"            # relative: the run folder moves into place
     assert len(doc["history"]["train"]) == 8
     assert out.summary["epochs_run"] == {"fold 1": 8, "fold 2": 8, "fold 3": 8, "final": 8}
     assert (tmp_path / "run" / "figures" / "det_loss_curves.png").is_file()

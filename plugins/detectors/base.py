@@ -164,9 +164,11 @@ class EstimatorDetector(Detector):
                 "saved_model": saved_text, "seed": ctx.seed,
                 "threshold": {"rule": cfg.threshold.describe(), "method": cfg.threshold.method,
                               "value": cfg.threshold.value, "cut": cut, "upper": cfg.threshold.upper}})
-            summary["model_dir"] = str(folder)
+            # relative to the run folder: the staging folder is moved into place when the run succeeds
+            rel = str(folder.relative_to(ctx.workdir)) if folder.is_relative_to(ctx.workdir) else str(folder)
+            summary["model_dir"] = rel
             summary["saved_model"] = saved_text
-            ctx.record("model", {"dir": str(folder), "saved_model": saved_text})
+            ctx.record("model", {"dir": rel, "saved_model": saved_text})
 
         if histories:
             ctx.save_figure(loss_curves_figure(histories, f"{step} ({self.name}) loss"), "loss_curves",
