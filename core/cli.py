@@ -143,13 +143,18 @@ def recipes():
 def score(model_dir: Path = typer.Argument(..., help="a run's models/<step> folder"),
           table: Path = typer.Argument(..., help="table to score (Parquet, FITS, VOTable, CSV, ECSV)"),
           out_dir: Path = typer.Option(..., "--out", help="folder for scored.parquet and flagged.parquet"),
+          threshold: Optional[str] = typer.Option(None, "--threshold",
+                                                  help="METHOD:VALUE, e.g. top_fraction:0.02 (default: the run's cut)"),
+          name: Optional[str] = typer.Option(None, "--name", help="step name for score_<name>/flag_<name>"),
           id_column: Optional[str] = typer.Option(None, "--id-column", help="stable id column of the table"),
+          chunk_rows: int = typer.Option(65536, "--chunk-rows", help="rows scored at a time"),
           force: bool = typer.Option(False, "--force", help="replace earlier results in --out")):
     """Score a new table with a detector saved in a run folder."""
-    from toolkit.plugins.detectors.saved import score_saved_model
+    from toolkit.plugins.detectors.saved import parse_threshold_option, score_saved_model
 
     try:
-        summary = score_saved_model(model_dir, table, out_dir, id_column=id_column, force=force)
+        summary = score_saved_model(model_dir, table, out_dir, threshold=parse_threshold_option(threshold),
+                                    name=name, id_column=id_column, chunk_rows=chunk_rows, force=force)
     except ToolkitError as exc:
         _fail(exc)
     err.print(f"[green]done[/green] {summary['rows']} rows, {summary['scored']} scored, {summary['flagged']} flagged")
