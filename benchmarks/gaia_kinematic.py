@@ -92,6 +92,8 @@ def metrics(score: np.ndarray, labels: np.ndarray, flag: np.ndarray) -> dict:
     out["halo_auc"] = float(roc_auc_score(halo[ok], score[ok])) if 0 < halo[ok].sum() < ok.sum() else float("nan")
     anomalous = np.isin(labels, ["halo", "white_dwarf", "hypervelocity"])
     out["anomalous_auc"] = float(roc_auc_score(anomalous[ok], score[ok])) if anomalous[ok].any() else float("nan")
+    wd = labels == "white_dwarf"
+    out["wd_auc"] = float(roc_auc_score(wd[ok], score[ok])) if 0 < wd[ok].sum() < ok.sum() else float("nan")
     for pop, key in (("white_dwarf", "wd_recall"), ("hypervelocity", "hvs_recall"), ("halo", "halo_recall")):
         is_pop = labels == pop
         out[key] = float((flag & is_pop).sum() / is_pop.sum()) if is_pop.any() else float("nan")
@@ -146,7 +148,7 @@ def main() -> None:
             rows[f"lesson ({args.lesson_epochs} full-batch epochs, half)"] = dict(time_s=t_lesson,
                                                                                    **metrics(s, lab, top))
             rows["lesson, its own cut loss > 45"] = dict(time_s=t_lesson, **metrics(s, lab, s > 45))
-        df = pd.DataFrame(rows).T[["time_s", "halo_auc", "anomalous_auc", "halo_recall", "wd_recall", "hvs_recall",
+        df = pd.DataFrame(rows).T[["time_s", "halo_auc", "wd_auc", "anomalous_auc", "halo_recall", "wd_recall", "hvs_recall",
                                    "n_flagged", "halo_n", "wd_n", "hvs_n"]]
         with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
             print()
