@@ -115,9 +115,9 @@ def build_plugin_manager() -> pluggy.PluginManager:
             continue
         try:
             pm.register(importlib.import_module(module), name=name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a missing dependency, not a missing plugin module
-                raise PluginError(f"built-in plugin '{name}' failed to import: {exc}") from exc
+        except ImportError as exc:
+            raise PluginError(f"built-in plugin '{name}' failed to import: {exc}. "
+                              f"Disable it with {DISABLE_ENV}={name}.") from exc
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     except Exception as exc:  # a broken third-party package: say which

@@ -9,7 +9,7 @@ carry them reliably. Astropy objects are made at the boundaries (``quantity``,
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 import numpy as np
@@ -75,6 +75,8 @@ class Table:
 
     def __post_init__(self) -> None:
         self.data = self.data.reset_index(drop=True)
+        # each table owns its column infos: editing a unit here never changes another table's
+        self.info = {name: replace(info) for name, info in self.info.items()}
         if self.id_column not in self.data.columns:
             self.data.insert(0, self.id_column, np.arange(len(self.data), dtype=np.int64))
             self.info[self.id_column] = ColumnInfo(None, "row number in the source table")

@@ -159,3 +159,12 @@ def test_only_cuts_may_run_after_features(tmp_path, registry):
     body = SIMPLE.replace("  - {use: feature.expr,", "  - {after_features: true, use: feature.expr,")
     with pytest.raises(RecipeError, match="only a cut may run after the features"):
         load_recipe(write_recipe(tmp_path / "r.yaml", body), registry)
+
+
+def test_derived_tables_own_their_column_infos():
+    from toolkit.core import ColumnInfo, Table
+
+    t = Table(pd.DataFrame({"a": [1.0, 2.0]}), {"a": ColumnInfo("pc")})
+    part = t.take(np.array([True, False]))
+    part.info["a"].unit = "kpc"
+    assert t.info["a"].unit == "pc"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.core import StageError, Table
+from toolkit.core import ColumnInfo, StageError, Table
 from toolkit.plugins.hipparcos.figures import HipparcosFigures
 from toolkit.plugins.hipparcos.named_stars import NAMED_STARS, star_names
 from toolkit.plugins.hipparcos.source import bundled_catalogue
@@ -22,11 +22,7 @@ def scored_table(n=200):
                        "reduced_pm": rng.normal(10, 2, n), "v_tan": rng.gamma(2, 20, n), "plx": rng.uniform(10, 50, n),
                        "score_ae": score_ae, "flag_ae": score_ae > 2.5, "flag_iforest": np.arange(n) % 50 == 7})
     df.loc[5, "b_v"] = np.nan   # a star without a colour is drawn without complaint
-    info = {}
-    table = Table(df, info, "source_id")
-    table.info["M_Hp"].unit = "mag"
-    table.info["v_tan"].unit = "km / s"
-    return table
+    return Table(df, {"M_Hp": ColumnInfo("mag"), "v_tan": ColumnInfo("km / s")}, "source_id")
 
 
 def test_figures_and_candidates_named_by_hip(ctx):
