@@ -88,18 +88,29 @@ class TorchEstimator(Estimator):
                 patience=self.patience, full_batch=self.full_batch, seed=seed, advance=advance)
         return self
 
-    def score_samples(self, X: np.ndarray) -> np.ndarray:
+    def reconstruct_rows(self, net, xb):
+        """Per-row reconstruction in standardised units (deterministic)."""
+        raise NotImplementedError
+
+    def _per_batch(self, rows_fn, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Apply ``rows_fn(net, batch)`` to ``X`` in batches of SCORE_BATCH rows, writing into ``out``."""
         if self.net is None:
-            raise RuntimeError("fit the estimator (or load a saved one) before scoring")
+            raise RuntimeError("fit the estimator (or load a saved one) before scoring or reconstructing")
         import torch
 
-        out = np.empty(len(X))
         with torch_session(0, self.threads), torch.no_grad():
             self.net.train(False)
             for start in range(0, len(X), SCORE_BATCH):
                 xb = torch.from_numpy(np.ascontiguousarray(X[start:start + SCORE_BATCH], dtype=np.float32))
-                out[start:start + len(xb)] = self.score_rows(self.net, xb).double().numpy()
+                out[start:start + len(xb)] = rows_fn(self.net, xb).double().numpy()
         return out
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        return self._per_batch(self.score_rows, X, np.empty(len(X)))
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        """The network's output for standardised rows ``X``, in the same standardised units."""
+        return self._per_batch(self.reconstruct_rows, X, np.empty(np.shape(X)))
 
     def versions(self) -> dict[str, str]:
         import torch
@@ -142,6 +153,9 @@ class AutoencoderEstimator(TorchEstimator):
 
     def score_rows(self, net, xb):
         return _row_sse(net, xb)
+
+    def reconstruct_rows(self, net, xb):
+        return net(xb)
 
     def get_state(self) -> dict:
         return self._state({"layers": self.layers})

@@ -6,7 +6,9 @@ train/score split (``policy.py``); fit a preprocessor + estimator per fold on
 training rows only and score the held-out rows in chunks; under kfold fit one
 more model on all usable rows (capped by ``max_train_rows``) -- that final model
 is the one saved for reuse, while the run's scores stay out-of-fold; threshold
-the scores; save the model, the loss curves and the score histogram.
+the scores; save the model, the loss curves, the score histogram and, for
+estimators that reconstruct their input (autoencoder, VAE), inputs against
+reconstructions per feature.
 
 Constant features are an error, not a warning: a feature with one value
 carries no information and usually means a fill value or a broken upstream
@@ -23,11 +25,14 @@ import numpy as np
 from toolkit.core import Columns, Config, Detection, Detector, Field, StageError, Table
 
 from .estimator import Estimator
-from .figures import loss_curves_figure, score_histogram_figure
+from .figures import loss_curves_figure, reconstruction_figure, score_histogram_figure
 from .model import DEFAULT_CHUNK_ROWS, FittedModel
 from .policy import describe_policy, final_training_rows, plan_folds
 from .preprocess import constant_features, feature_matrix, nonfinite_counts
 from .thresholds import ThresholdConfig, apply_cut, threshold_cut
+
+
+RECONSTRUCTION_ROWS = 20_000   # rows drawn in the inputs-vs-reconstructions figure
 
 
 class DetectorConfig(Config):
@@ -177,6 +182,33 @@ class EstimatorDetector(Detector):
         ctx.save_figure(score_histogram_figure(score, cut, f"{step} ({self.name}) scores", "score"),
                         "score_histogram", caption=f"Scores of {step}: {description}. Red line: flag threshold "
                         f"({cfg.threshold.describe()}).")
+        if ctx.figures_enabled and hasattr(final.estimator, "reconstruct"):
+            self._reconstruction_figure(X, rows, flag, final, final is not models[0], table, ctx, step, policy_text)
         cols = Columns().add(f"insample_{step}", insample,
                              description=f"True where the {step} score comes from a model trained on that row")
         return Detection(score=score, flag=flag, score_description=description, columns=cols, summary=summary)
+
+    def _reconstruction_figure(self, X, rows, flag, model: FittedModel, is_final: bool, table: Table, ctx,
+                               step: str, policy_text: str) -> None:
+        """Inputs against ``model``'s reconstructions for up to RECONSTRUCTION_ROWS usable rows (ctx.rng sample)."""
+        cfg = self.config
+        sample = rows if len(rows) <= RECONSTRUCTION_ROWS else \
+            np.sort(ctx.rng("reconstruction").choice(rows, size=RECONSTRUCTION_ROWS, replace=False))
+        inputs = X[sample]
+        recon = model.reconstruct(inputs, cfg.chunk_rows)
+        if is_final:
+            which = (f"the saved final model (fitted on {model.n_train} of the {len(rows)} usable rows after the "
+                     "out-of-fold scoring)")
+        elif cfg.policy == "kfold":
+            which = f"the fold-1 model (save_model is off, so no final model; trained on {model.n_train} rows)"
+        else:
+            which = (f"the run's single model, the one that scored it (trained on {model.n_train} of the "
+                     f"{len(rows)} usable rows)")
+        shown = f"a random sample of {len(sample)}" if len(sample) < len(rows) else f"all {len(sample)}"
+        units = [table.info[f].unit or "" for f in cfg.features]
+        fig = reconstruction_figure(inputs, recon, flag[sample], list(cfg.features), units,
+                                    f"{step} ({self.name}): inputs vs reconstructions")
+        ctx.save_figure(fig, "reconstruction", caption=(
+            f"Inputs (x) against reconstructions (y) per feature for {shown} usable rows of {step}, reconstructed "
+            f"by {which}; 2D histograms with log colour, dashed line y = x, flagged rows in red. Rows that model "
+            f"trained on are reconstructed in-sample; the run's scores are {policy_text}."))

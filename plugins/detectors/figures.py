@@ -1,4 +1,4 @@
-"""Report figures for detectors: training/validation loss curves and the score histogram."""
+"""Report figures for detectors: loss curves, the score histogram, inputs against reconstructions."""
 
 from __future__ import annotations
 
@@ -55,4 +55,49 @@ def score_histogram_figure(scores: np.ndarray, cut: float | None, title: str, xl
     ax.set_xlabel(xlabel)
     ax.set_ylabel("rows")
     ax.set_title(title)
+    return fig
+
+
+def reconstruction_figure(inputs: np.ndarray, reconstructed: np.ndarray, flagged: np.ndarray,
+                          features: list[str], units: list[str], title: str):
+    """One panel per feature: 2D histogram (log colour) of input (x) vs reconstruction (y), y=x, flagged in red.
+
+    A good reconstruction sits on the diagonal; a feature the model flattens
+    shows up as a horizontal band, and flagged rows far from the diagonal say
+    which feature made them anomalous.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    n = inputs.shape[1]
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), squeeze=False)
+    flagged = np.asarray(flagged, bool)
+    for j, ax in enumerate(axes.flat):
+        if j >= n:
+            ax.set_visible(False)
+            continue
+        x, y = inputs[:, j], reconstructed[:, j]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.any():
+            lo, hi = min(x[ok].min(), y[ok].min()), max(x[ok].max(), y[ok].max())
+            if hi <= lo:
+                lo, hi = lo - 0.5, hi + 0.5
+            *_, image = ax.hist2d(x[ok], y[ok], bins=60, range=[[lo, hi], [lo, hi]], norm=LogNorm(), cmin=1,
+                                  cmap="viridis")
+            fig.colorbar(image, ax=ax, label="rows", pad=0.02)
+            ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8, ls="--", label="y = x")
+            red = ok & flagged
+            if red.any():
+                ax.scatter(x[red], y[red], s=6, color="tab:red", lw=0, label=f"flagged ({int(red.sum())})")
+            ax.legend(fontsize=7, loc="upper left")
+        suffix = f" [{units[j]}]" if units[j] else ""
+        ax.set_xlabel(f"{features[j]} input{suffix}")
+        ax.set_ylabel(f"{features[j]} reconstructed{suffix}")
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -1,7 +1,8 @@
 """A fitted model: feature list + preprocessor (imputation, scaling) + estimator.
 
 This is the unit that is trained per fold, saved in the run folder and loaded
-by ``toolkit score``; scoring goes chunk by chunk to bound memory.
+by ``toolkit score``; scoring (and reconstruction, for estimators that have
+one) goes chunk by chunk to bound memory.
 """
 
 from __future__ import annotations
@@ -42,4 +43,22 @@ class FittedModel:
             ok = np.isfinite(block).all(axis=1)
             if ok.any():
                 out[start:start + chunk_rows][ok] = self.estimator.score_samples(block[ok])
+        return out
+
+    def reconstruct(self, X: np.ndarray, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
+        """The estimator's reconstruction of the rows of ``X``, in the features' own units.
+
+        Rows with NaN/inf that nothing imputes come back as NaN; imputed inputs are
+        reconstructed from the training median. Only for estimators with ``reconstruct``.
+        """
+        if not hasattr(self.estimator, "reconstruct"):
+            raise TypeError(f"estimator {type(self.estimator).__name__} has no reconstruction")
+        X = np.asarray(X, float)
+        out = np.full(X.shape, np.nan)
+        for start in range(0, len(X), chunk_rows):
+            block = self.preprocessor.transform(X[start:start + chunk_rows])
+            ok = np.isfinite(block).all(axis=1)
+            if ok.any():
+                out[start:start + chunk_rows][ok] = self.preprocessor.inverse_transform(
+                    self.estimator.reconstruct(block[ok]))
         return out

@@ -75,6 +75,10 @@ class Preprocessor:
     def transform(self, X: np.ndarray) -> np.ndarray:
         return (self._impute(np.asarray(X, float)) - self.mean_) / self.scale_
 
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        """Standardised rows back to the features' own units (imputation is not undone: it has no inverse)."""
+        return np.asarray(Z, float) * self.scale_ + self.mean_
+
     def get_state(self) -> dict:
         arrays = {"mean": self.mean_, "scale": self.scale_}
         if self.median_ is not None:

@@ -79,6 +79,9 @@ class VAEEstimator(TorchEstimator):
         err = ((recon - xb) ** 2).sum(dim=1)
         return err + self.beta * _kl(mu, logvar) if self.score == "elbo" else err
 
+    def reconstruct_rows(self, net, xb):
+        return net(xb, sample=False)[0]      # decoder fed the latent mean: deterministic
+
     def get_state(self) -> dict:
         return self._state({"layers": self.layers, "latent": self.latent, "beta": self.beta, "score": self.score})
 
