@@ -46,3 +46,14 @@ def frame_sha256(df) -> str:
     h.update(",".join(map(str, df.columns)).encode())
     h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return h.hexdigest()
+
+
+def json_default(obj):
+    """``json.dumps(default=...)`` for NumPy scalars and arrays, paths and anything else (as text)."""
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ToolkitError
-from .io import atomic_write
+from .io import atomic_write, json_default
 
 KEY_DEPENDENCIES = ["numpy", "scipy", "pandas", "pyarrow", "astropy", "astroquery", "pyvo", "gala",
                     "mwdust", "scikit-learn", "torch", "matplotlib", "pluggy", "pydantic"]
@@ -91,20 +91,8 @@ def write_table(table, path: Path, fmt: str, columns=None) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, default=_json_default, allow_nan=False)
+    text = json.dumps(data, indent=2, default=json_default, allow_nan=False)
     atomic_write(path, lambda tmp: tmp.write_text(text + "\n"))
-
-
-def _json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    return str(obj)
 
 
 def clean_json(value):

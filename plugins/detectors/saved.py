@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core import StageError, Table, ToolkitError
-from toolkit.core.io import atomic_write
+from toolkit.core.io import atomic_write, json_default
 
 from .model import DEFAULT_CHUNK_ROWS, FittedModel
 from .preprocess import Preprocessor, feature_matrix
@@ -54,16 +54,6 @@ def library_versions(extra: dict | None = None) -> dict[str, str]:
     return out
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON-able: {type(value).__name__}")
-
-
 def save_model(model: FittedModel, folder: Path | str, info: dict) -> Path:
     """Write ``model`` into ``folder`` (each file atomically); ``info`` goes into model.json."""
     folder = Path(folder)
@@ -90,7 +80,7 @@ def save_model(model: FittedModel, folder: Path | str, info: dict) -> Path:
     atomic_write(folder / "arrays.npz", write_arrays)
     if est_state.get("objects"):
         atomic_write(folder / "objects.pkl", lambda p: p.write_bytes(pickle.dumps(est_state["objects"], protocol=4)))
-    text = json.dumps(doc, indent=2, default=_json_default)
+    text = json.dumps(doc, indent=2, default=json_default)
     atomic_write(folder / "model.json", lambda p: p.write_text(text))
     return folder
 
@@ -210,5 +200,5 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
                "threshold": {"rule": rule, "cut": cut, "upper": upper},
                "note": "scores come from the saved model (see model.json 'saved_model'), not out-of-fold"}
     atomic_write(out_dir / "score_summary.json", lambda p: p.write_text(json.dumps(summary, indent=2,
-                                                                                    default=_json_default)))
+                                                                                    default=json_default)))
     return summary
