@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+#: the fake TAP service fixtures (fake_tap, refused_url) for the remote-client tests
+pytest_plugins = ["fake_tap"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

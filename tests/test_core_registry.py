@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core_helpers import DistanceDetector, LabelledSource, plugin_module, registry_with
-from toolkit.core import PluginError, get_registry, hookimpl
+from toolkit.core import PluginError, get_registry
 from toolkit.core.registry import build_plugin_manager
 
 REPO = Path(__file__).resolve().parents[1]

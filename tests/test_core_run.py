@@ -9,7 +9,7 @@ import pytest
 from astropy.table import Table as ATable
 
 from core_helpers import SIMPLE, frame, make_registry, write_recipe
-from toolkit.core import (Columns, Config, Feature, PluginError, RunContext, StageError, ToolkitError, hookimpl)
+from toolkit.core import (Feature, PluginError, RunContext, StageError, ToolkitError, hookimpl)
 from toolkit.core.run import execute
 from toolkit.core.testing import assert_chunk_pure
 from toolkit.plugins.common.expression import ExpressionCut, ExpressionFeature

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.core import RunContext, get_registry
+from toolkit.core import get_registry
 from toolkit.core.recipe import load_recipe
 from toolkit.core.run import execute
 from toolkit.plugins.hipparcos.reader import read_hip2

@@ -8,7 +8,7 @@ import pytest
 from astropy.table import Table as ATable
 from pydantic import ValidationError
 
-from fake_tap import fake_tap, recorded, refused_url  # noqa: F401  (fixtures)
+from fake_tap import recorded
 from toolkit.core import SourceUnavailable, StageError, Table
 from toolkit.core.testing import assert_chunk_pure
 from toolkit.plugins.symbiotic.bailer_jones import BailerJonesDistance, usable_ids

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from fake_tap import fake_tap, recorded, refused_url  # noqa: F401  (fixtures)
+from fake_tap import recorded
 from toolkit.core import SourceUnavailable
 from toolkit.core.remote import cached_query_path
 from toolkit.plugins.gaia.archive import GaiaArchive

@@ -8,7 +8,7 @@ import pytest
 from astropy.table import Table as ATable
 from pydantic import ValidationError
 
-from fake_tap import fake_tap, recorded, refused_url  # noqa: F401  (fixtures)
+from fake_tap import recorded
 from toolkit.core import SourceUnavailable, StageError
 from toolkit.plugins.symbiotic.skymapper import SkyMapperTap, default_columns, fetch_epochs
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from astropy.table import Table as ATable
 
-from fake_tap import fake_tap, recorded, refused_url  # noqa: F401  (fixtures)
+from fake_tap import recorded
 from toolkit.core import SourceUnavailable, StageError
 from toolkit.core import remote
 from toolkit.core.remote import adql_top, batches, cached_query_path, query_key, tap_query

@@ -21,7 +21,7 @@ from scipy.special import logsumexp
 
 from .epicyclic import EpicyclicTracer
 from .gaussian_overlap import log_overlap, overlap_terms
-from .spacetime_component import SphereSpaceTimeComponent, fit_sphere_spacetime
+from .spacetime_component import fit_sphere_spacetime
 from .xd_mixture import xd_update
 
 
