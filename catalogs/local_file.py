@@ -6,18 +6,12 @@ from pathlib import Path
 
 from toolkit.core import Catalog, Config, Field, StageError, Table
 from toolkit.core.io import file_sha256
+from toolkit.core.io import read_table
 
 from .coordinates import ascii_line_numbers
 from .known_table import known_object_table, short_name_of
 
 ASCII_FORMATS = ("ascii", "csv", "ecsv", "tab", "basic")
-
-
-def read_any_table(path: Path, format: str | None = None):
-    """Read with astropy, the format guessed from the suffix (the same rules as ``table.file``)."""
-    from toolkit.plugins.common.table_file import read_table
-
-    return read_table(Path(path), format)
 
 
 def row_labeller(path: Path, tab, format: str | None):
@@ -62,7 +56,7 @@ class FileCatalog(Catalog):
         if not path.is_file():
             raise StageError(f"catalog.file: '{path}' does not exist (path is relative to the working "
                              f"directory {Path.cwd()})")
-        tab = read_any_table(path, cfg.format)
+        tab = read_table(Path(path), cfg.format)
         return known_object_table(
             tab, short_name=self.short_name, where=f"catalogue file {path}", ra_column=cfg.ra_column,
             dec_column=cfg.dec_column, name_column=cfg.name_column, row_label=row_labeller(path, tab, cfg.format),

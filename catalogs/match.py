@@ -265,12 +265,11 @@ def _output_format(out_path: Path, format: str | None) -> str:
 
 def write_table(table: Table, out_path: Path | str, format: str | None = None) -> Path:
     """Write atomically (a temporary file moved into place), units and descriptions kept."""
-    from toolkit.core.io import atomic_write
+    from toolkit.core.runfolder import write_table as write_with_units
 
     out_path = Path(out_path)
-    fmt = OUTPUT_FORMATS[_output_format(out_path, format)]
-    tab = table.to_astropy()
-    return atomic_write(out_path, lambda tmp: tab.write(tmp, format=fmt))
+    write_with_units(table, out_path, OUTPUT_FORMATS[_output_format(out_path, format)])
+    return out_path
 
 
 def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], radius_arcsec: float = 2.0,
@@ -285,13 +284,13 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     ``out``). Writes ``out_path`` atomically when given; prints a summary when
     a rich ``console`` is given.
     """
-    from .local_file import read_any_table
+    from toolkit.core.io import read_table
 
     refs = [catalog_ref] if isinstance(catalog_ref, (str, Path)) else list(catalog_ref)
     if short_name and len(refs) > 1:
         raise RecipeError("short_name applies to a single catalogue; give one --catalog")
     steps = [catalog_step_for(str(r), registry, short_name) for r in refs]
-    tab = read_any_table(Path(table_path))
+    tab = read_table(Path(table_path))
     id_column = next((c for c in ID_COLUMNS if c in tab.colnames), None)  # a run's tables keep their ids
     table = Table.from_astropy(tab, id_column=id_column)
     if len(table) == 0:

@@ -57,3 +57,27 @@ def json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     return str(obj)
+
+
+READ_FORMATS = {  # file suffix -> astropy format".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".vot": "votable", ".xml": "votable",
+           ".votable": "votable", ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet",
+           ".pq": "parquet", ".dat": "ascii"}
+
+
+def read_table(path: Path | str, format: str | None = None):
+    """Read any table file with astropy, the format guessed from the suffix; a StageError names the file."""
+    from astropy.table import Table as ATable
+
+    from .errors import StageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise StageError(f"table file '{path}' does not exist")
+    fmt = format
+    if fmt is None:
+        name = path.name.lower()
+        fmt = next((f for suf, f in READ_FORMATS.items() if name.endswith(suf)), None)
+    try:
+        return ATable.read(path, format=fmt) if fmt else ATable.read(path)
+    except Exception as exc:
+        raise StageError(f"cannot read '{path}' as {fmt or 'a table'}: {type(exc).__name__}: {exc}") from exc

@@ -5,29 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.core import Config, Field, Source, StageError, Table
-from toolkit.core.io import file_sha256
-
-FORMATS = {".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".vot": "votable", ".xml": "votable",
-           ".votable": "votable", ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet",
-           ".pq": "parquet", ".dat": "ascii"}
-
-
-def read_table(path: Path, format: str | None = None):
-    """Read a table with astropy, guessing the format from the suffix."""
-    from astropy.table import Table as ATable
-
-    path = Path(path)
-    if not path.is_file():
-        raise StageError(f"table file '{path}' does not exist")
-    fmt = format
-    if fmt is None:
-        name = path.name.lower()
-        fmt = next((f for suf, f in FORMATS.items() if name.endswith(suf)), None)
-    try:
-        return ATable.read(path, format=fmt) if fmt else ATable.read(path)
-    except Exception as exc:
-        raise StageError(f"cannot read '{path}' as {fmt or 'a table'}: {type(exc).__name__}: {exc}") from exc
-
+from toolkit.core.io import file_sha256, read_table
 
 class TableFile(Source):
     name = "table.file"

@@ -128,7 +128,7 @@ def _read_any_table(path: Path, id_column: str | None) -> Table:
 
         df = pd.read_parquet(path)
         return Table(df, id_column=id_column if id_column in df.columns else "row_id")
-    from toolkit.plugins.common.table_file import read_table
+    from toolkit.core.io import read_table
 
     tab = read_table(path)
     return Table.from_astropy(tab, id_column=id_column if id_column in tab.colnames else None)

@@ -92,7 +92,7 @@ def mock_epochs(frame: pd.DataFrame, seed: int, object_column: str = "object_id"
 
 @lru_cache(maxsize=4)
 def _read_file(path: str, mtime: float, fmt: str | None) -> pd.DataFrame:
-    from toolkit.plugins.common.table_file import read_table
+    from toolkit.core.io import read_table
 
     tab = read_table(Path(path), fmt)
     return tab.to_pandas() if hasattr(tab, "to_pandas") else pd.DataFrame(tab)
