@@ -127,12 +127,16 @@ class CatalogMatch(Validator):
             pm = (table.array(cfg.pmra_column), table.array(cfg.pmdec_column))
         return ra, dec, pm, described
 
-    def match_columns(self, table: Table, short: str, catalogue: Table, positions) -> tuple[Columns, np.ndarray]:
-        """The chunk-pure part: each row's nearest catalogue object within the radius."""
+    def _at_catalogue_epoch(self, positions, catalogue: Table):
+        """The rows' (ra, dec) moved to the catalogue's epoch when proper motions and both epochs are known."""
         ra, dec, pm, _ = positions
         cat_epoch = catalogue.meta.get("epoch")
         if pm is not None and cat_epoch is not None:
             ra, dec = propagate_positions(ra, dec, pm[0], pm[1], self.config.table_epoch, cat_epoch)
+        return ra, dec
+
+    def match_columns(self, short: str, catalogue: Table, ra, dec) -> tuple[Columns, np.ndarray]:
+        """The chunk-pure part: each row's nearest catalogue object within the radius."""
         idx, sep = match_rows(ra, dec, catalogue.array("ra"), catalogue.array("dec"), self.config.radius_arcsec)
         names = catalogue.data["name"].to_numpy().astype(object)
         matched = np.array([names[i] if i >= 0 else "" for i in idx], dtype=object)
@@ -165,12 +169,10 @@ class CatalogMatch(Validator):
                 ctx.warn(f"catalogue {step.use} skipped (on_unavailable: skip): {exc}")
                 summary["catalogs"][short] = {"use": step.use, "skipped": True, "reason": str(exc)}
                 continue
-            cols, idx = self.match_columns(table, short, catalogue, positions)
+            ra, dec = self._at_catalogue_epoch(positions, catalogue)
+            cols, idx = self.match_columns(short, catalogue, ra, dec)
             for name in cols.names():
                 columns.data[name], columns.info[name] = cols.data[name], cols.info[name]
-            ra, dec = positions[0], positions[1]
-            if positions[2] is not None and catalogue.meta.get("epoch") is not None:
-                ra, dec = propagate_positions(ra, dec, *positions[2], cfg.table_epoch, catalogue.meta["epoch"])
             stats = recall_statistics(
                 ra=ra, dec=dec, cat_names=catalogue.data["name"].to_numpy(), cat_ra=catalogue.array("ra"),
                 cat_dec=catalogue.array("dec"), row_cat_index=idx, radius_arcsec=cfg.radius_arcsec,

@@ -49,8 +49,9 @@ class VizierCatalog(Catalog):
         tables, provenance = load_vizier_tables(d, cache=cfg.cache, refresh=cfg.refresh, timeout_s=cfg.timeout_s,
                                                 retries=cfg.retries, backoff_s=cfg.backoff_s, server=cfg.server,
                                                 ctx=ctx)
+        selected = self._selected(tables)
         parts, skipped = [], []
-        for name, tab in self._selected(tables):
+        for name, tab in selected:
             hints = {k: (v if v in tab.colnames else None) for k, v in d.columns.items()}
             try:
                 part = known_object_table(tab, short_name=d.short_name, where=f"VizieR {name}",
@@ -76,7 +77,7 @@ class VizierCatalog(Catalog):
                 info.setdefault(col, ci)
         result = Table(frame, {c: info[c] for c in frame.columns if c in info})
         result.meta = {"catalog": self.name, "short_name": d.short_name, "source": f"VizieR {d.vizier_id}",
-                       "tables": [n for n, _ in self._selected(tables) if n not in skipped],
+                       "tables": [n for n, _ in selected if n not in skipped],
                        "citation": d.citation, "bibcode": d.bibcode, "epoch": d.epoch,
                        "duplicates_dropped": int(np.sum(duplicated)),
                        "dropped_no_position": sum(p.meta["dropped_no_position"] for p in parts), **provenance}
