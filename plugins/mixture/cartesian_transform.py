@@ -47,7 +47,6 @@ def jacobian(ra_deg, dec_deg, parallax, pmra, pmdec, rv) -> np.ndarray:
     # derivatives of the basis with respect to alpha* (radians) and delta (radians)
     de_a_dastar = -(r - tan_d[:, None] * e_d)   # d e_a / d alpha* = -(cos a, sin a, 0)/cos d
     de_d_dastar = -tan_d[:, None] * e_a         # d e_d / d alpha* = -sin d e_a / cos d
-    J = np.zeros((n, 6, 3))
     J_icrs = np.zeros((n, 6, 6))
     # positions
     J_icrs[:, 0:3, 0] = d[:, None] * e_a * MAS_TO_RAD
@@ -61,7 +60,6 @@ def jacobian(ra_deg, dec_deg, parallax, pmra, pmdec, rv) -> np.ndarray:
     J_icrs[:, 3:6, 3] = f[:, None] * e_a
     J_icrs[:, 3:6, 4] = f[:, None] * e_d
     J_icrs[:, 3:6, 5] = r
-    del J
     R = icrs_to_galactic_matrix()
     rot = np.zeros((6, 6))
     rot[:3, :3] = R

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from toolkit.core import Columns
+from toolkit.core.io import json_default
 
 
 def group_order(weights: np.ndarray, background: int) -> list[int]:
@@ -45,17 +46,6 @@ def save_json(ctx, filename: str, payload: dict) -> str | None:
     if d is None:
         return None
     path = d / filename
-    path.write_text(json.dumps(payload, indent=1, default=_jsonable))
+    path.write_text(json.dumps(payload, indent=1, default=json_default))
     return str(path)
 
-
-def _jsonable(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    raise TypeError(type(x))

@@ -22,9 +22,10 @@ import numpy as np
 from toolkit.core import Config, Field, StageError, Table
 
 from .covariance_columns import diagonal_from_errors, regularise, unpack
+from .frames import CARTESIAN_NAMES
 
 CovarianceMode = Literal["auto", "columns", "errors", "none"]
-CARTESIAN = ["X", "Y", "Z", "U", "V", "W"]
+CARTESIAN = list(CARTESIAN_NAMES)
 
 
 class MixtureInputConfig(Config):
@@ -42,10 +43,6 @@ class MixtureInputs:
     valid: np.ndarray         # (n,) bool
     covariance_source: str
     regularised: int
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.valid)
 
 
 def read_inputs(table: Table, cfg: MixtureInputConfig, stage: str) -> MixtureInputs:

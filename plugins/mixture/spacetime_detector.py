@@ -129,8 +129,9 @@ class SpaceTimeDetector(Detector):
         ctx.save_figure(age_figure(profiles, truth), "age_fit",
                         caption="Profile ln-likelihood of each group's age (birth mean and dispersions refitted "
                                 "at every age); dotted: fitted age, dashed: true age of a mock.")
-        means = [bg_mean] + [mix.groups_[k - 1].current(tracer)[0] for k in order[1:]]
-        covs = [bg_cov] + [mix.groups_[k - 1].current(tracer)[1] for k in order[1:]]
+        current = [mix.groups_[k - 1].current(tracer) for k in order[1:]]
+        means = [bg_mean] + [mean for mean, _ in current]
+        covs = [bg_cov] + [cov for _, cov in current]
         ctx.save_figure(pair_figure(inputs.X, member_of[inputs.valid], cfg.features, DEFAULT_PAIRS, means, covs,
                                     ["background"] + [f"group {r} ({g['age']:.1f} Myr)" for r, g in enumerate(groups, 1)],
                                     "Space-time mixture: present-day group ellipses (2 sigma)"),
