@@ -36,8 +36,9 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
         format_: List[str] = typer.Option([], "--format", help="also write candidates as fits, votable or csv")):
     """Run a recipe and write a run folder."""
     from .run import execute
+    from .runfolder import CANDIDATE_FORMATS
 
-    bad = [f for f in format_ if f not in ("fits", "votable", "csv")]
+    bad = [f for f in format_ if f not in CANDIDATE_FORMATS]
     if bad:
         _fail(ToolkitError(f"--format {bad[0]!r}: choose fits, votable or csv"))
     try:

@@ -59,9 +59,10 @@ def json_default(obj):
     return str(obj)
 
 
-READ_FORMATS = {  # file suffix -> astropy format".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".vot": "votable", ".xml": "votable",
-           ".votable": "votable", ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet",
-           ".pq": "parquet", ".dat": "ascii"}
+#: file suffix -> astropy format
+READ_FORMATS = {".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".vot": "votable", ".xml": "votable",
+                ".votable": "votable", ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet",
+                ".pq": "parquet", ".dat": "ascii"}
 
 
 def read_table(path: Path | str, format: str | None = None):

@@ -284,7 +284,7 @@ def _pydantic_error(exc: ValidationError, loc: _Locator, prefix: tuple, model, c
                 msg += f"; {component} takes: {', '.join(fields) or 'no parameters'}"
         elif err["type"] == "missing":
             msg = "required parameter is missing" + (f" for {component}" if component else "")
-        elif "input" in err and err["type"] not in ("missing",):
+        elif "input" in err:
             msg = f"{msg} (got {err['input']!r})"
         lines.append(str(loc.error(path, msg)))
     return RecipeError("\n".join(lines))

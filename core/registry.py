@@ -126,7 +126,7 @@ def build_plugin_manager() -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin '{exc.plugin_name if hasattr(exc, 'plugin_name') else exc.plugin}' "
+        raise PluginError(f"plugin '{exc.plugin}' "
                           f"has a hook implementation that matches no hook spec: {exc}. "
                           f"Known hooks: {', '.join(sorted(_HOOKS.values()))}") from exc
     return pm

@@ -62,11 +62,12 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
 
     source_name = result.source.get("fallback", result.source["use"])
     mock = bool(result.source.get("mock"))
+    package_versions = versions()
     inputs = dict(result.source.get("inputs", {}))
     if recipe.path is not None:
         inputs[str(recipe.path)] = file_sha256(recipe.path)
     manifest = {
-        "toolkit_version": versions()["toolkit"],
+        "toolkit_version": package_versions["toolkit"],
         "recipe": resolved,
         "recipe_file": str(recipe.path) if recipe.path else None,
         "overrides": list(recipe.overrides),
@@ -84,7 +85,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "warnings": ctx.warnings,
         "figures": ctx.figures,
         "timings_s": {**result.timings, "total": round(elapsed, 3)},
-        "versions": versions(),
+        "versions": package_versions,
         "plugins": plugin_versions(registry),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

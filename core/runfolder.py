@@ -83,10 +83,7 @@ def versions() -> dict:
 
 def write_table(table, path: Path, fmt: str, columns=None) -> None:
     """Write a Table with units through astropy (Parquet, FITS, VOTable, ECSV)."""
-    atab = table.to_astropy(columns)
-    for name in atab.colnames:  # FITS/VOTable cannot store 64-bit-less object columns
-        if atab[name].dtype.kind == "O":
-            atab[name] = atab[name].astype(str)
+    atab = table.to_astropy(columns)  # object and string columns arrive as fixed-width text
     atomic_write(path, lambda tmp: atab.write(tmp, format=fmt, overwrite=True))
 
 

@@ -37,12 +37,10 @@ class ExpressionCut(Cut):
 
     def mask(self, table: Table, ctx) -> np.ndarray:
         table.require(self.expression.columns, self.name)
-        result = np.asarray(self.expression.evaluate(table.data))
-        if result.dtype != bool:
-            result = np.broadcast_to(result, (len(table),))
-            if result.dtype.kind not in "biu":
-                raise StageError(f"cut '{self.config.expr}' gives {result.dtype} values, not true/false")
-        return np.broadcast_to(result, (len(table),)).astype(bool)
+        result = np.broadcast_to(np.asarray(self.expression.evaluate(table.data)), (len(table),))
+        if result.dtype.kind not in "biu":
+            raise StageError(f"cut '{self.config.expr}' gives {result.dtype} values, not true/false")
+        return result.astype(bool)
 
 
 class ExpressionFeature(Feature):
@@ -54,13 +52,16 @@ class ExpressionFeature(Feature):
         units: dict[str, str] = Field(default_factory=dict, description="new column name -> unit")
         _check = field_validator("columns")(classmethod(lambda cls, v: {k: _checked(e) for k, e in v.items()}))
 
+    def __init__(self, config=None, **params):
+        super().__init__(config, **params)
+        self.expressions = {name: Expression(text) for name, text in self.config.columns.items()}
+
     def compute(self, table: Table, ctx) -> Columns:
         out = Columns()
         work = table.data
-        for name, text in self.config.columns.items():
-            expr = Expression(text)
+        for name, expr in self.expressions.items():
             table.require([c for c in expr.columns if c not in out], self.name)
             view = {**{c: work[c] for c in expr.columns if c in work}, **out.data}
             values = np.broadcast_to(np.asarray(expr.evaluate(view), dtype=float), (len(table),))
-            out.add(name, values, unit=self.config.units.get(name), description=f"= {text}")
+            out.add(name, values, unit=self.config.units.get(name), description=f"= {expr}")
         return out

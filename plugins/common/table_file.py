@@ -7,6 +7,7 @@ from pathlib import Path
 from toolkit.core import Config, Field, Source, StageError, Table
 from toolkit.core.io import file_sha256, read_table
 
+
 class TableFile(Source):
     name = "table.file"
     summary = "A local FITS, VOTable, CSV, ECSV or Parquet table, units kept, columns optionally renamed."
