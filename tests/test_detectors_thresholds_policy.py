@@ -69,9 +69,9 @@ def test_max_train_rows_caps_training_and_scores_the_rest():
     assert all(len(p.train) == 100 for p in plan) and sum(len(p.score) for p in plan) == 1000
     (g,) = plan_folds(1000, "fit_all", max_train_rows=100, rng=np.random.default_rng(0))
     assert len(g.train) == 100 and len(g.score) == 1000
-    final = final_training_rows(1000, "kfold", plan, 100, np.random.default_rng(1))
+    final = final_training_rows(1000, "kfold", 100, np.random.default_rng(1))
     assert len(final) == 100
-    assert final_training_rows(1000, "fit_all", [g], None, np.random.default_rng(1)) is None
+    assert final_training_rows(1000, "fit_all", None, np.random.default_rng(1)) is None
 
 
 def test_plans_are_deterministic_given_the_generator():

@@ -26,6 +26,8 @@ from .estimator import Estimator
 from .training import arrays_to_state_dict, state_dict_to_arrays, torch_session, train_network
 
 SCORE_BATCH = 65_536
+#: the training options: TorchEstimator's keyword arguments, TorchTrainingConfig's fields, saved model params
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "full_batch", "threads")
 
 
 def build_mlp_autoencoder(n_features: int, layers: list[int]):
@@ -74,9 +76,7 @@ class TorchEstimator(Estimator):
         raise NotImplementedError
 
     def training_params(self) -> dict:
-        return {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
-                "validation_fraction": self.validation_fraction, "patience": self.patience,
-                "full_batch": self.full_batch, "threads": self.threads}
+        return {k: getattr(self, k) for k in TRAINING_KEYS}
 
     def fit(self, X: np.ndarray, *, seed: int, advance: Callable = lambda n=1: None) -> "TorchEstimator":
         self.n_features_ = X.shape[1]
@@ -130,8 +130,7 @@ class TorchEstimator(Estimator):
 
     @staticmethod
     def _training_kwargs(params: dict) -> dict:
-        keys = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "full_batch", "threads")
-        return {k: params[k] for k in keys}
+        return {k: params[k] for k in TRAINING_KEYS}
 
 
 class AutoencoderEstimator(TorchEstimator):
@@ -184,8 +183,7 @@ class TorchTrainingConfig(DetectorConfig):
                                 "2 threads measured 20x slower than 1")
 
     def training_kwargs(self) -> dict:
-        return {k: getattr(self, k) for k in ("epochs", "batch_size", "learning_rate", "validation_fraction",
-                                              "patience", "full_batch", "threads")}
+        return {k: getattr(self, k) for k in TRAINING_KEYS}
 
 
 class AutoencoderDetector(EstimatorDetector):

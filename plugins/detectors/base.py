@@ -120,7 +120,7 @@ class EstimatorDetector(Detector):
                 insample_u[np.intersect1d(fold.train, fold.score, assume_unique=True)] = True
                 models.append(model)
                 advance(1)
-            final_rows = final_training_rows(len(Xu), cfg.policy, plan, cfg.max_train_rows, rng)
+            final_rows = final_training_rows(len(Xu), cfg.policy, cfg.max_train_rows, rng)
             if final_rows is not None and cfg.save_model:
                 final = FittedModel.fit(Xu[final_rows], cfg.features, self.make_estimator(),
                                         nan_policy=cfg.nan_policy, seed=ctx.step_seed("final"))

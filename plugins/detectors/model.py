@@ -36,14 +36,7 @@ class FittedModel:
 
     def score(self, X: np.ndarray, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
         """Scores for the rows of ``X`` (NaN where a row has NaN/inf and nothing imputes it)."""
-        X = np.asarray(X, float)
-        out = np.full(len(X), np.nan)
-        for start in range(0, len(X), chunk_rows):
-            block = self.preprocessor.transform(X[start:start + chunk_rows])
-            ok = np.isfinite(block).all(axis=1)
-            if ok.any():
-                out[start:start + chunk_rows][ok] = self.estimator.score_samples(block[ok])
-        return out
+        return self._per_chunk(self.estimator.score_samples, X, chunk_rows, np.full(len(X), np.nan))
 
     def reconstruct(self, X: np.ndarray, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
         """The estimator's reconstruction of the rows of ``X``, in the features' own units.
@@ -53,12 +46,15 @@ class FittedModel:
         """
         if not hasattr(self.estimator, "reconstruct"):
             raise TypeError(f"estimator {type(self.estimator).__name__} has no reconstruction")
+        return self._per_chunk(lambda Z: self.preprocessor.inverse_transform(self.estimator.reconstruct(Z)),
+                               X, chunk_rows, np.full(np.shape(X), np.nan))
+
+    def _per_chunk(self, fn, X: np.ndarray, chunk_rows: int, out: np.ndarray) -> np.ndarray:
+        """Preprocess ``X`` chunk by chunk and write ``fn(finite preprocessed rows)`` into those rows of ``out``."""
         X = np.asarray(X, float)
-        out = np.full(X.shape, np.nan)
         for start in range(0, len(X), chunk_rows):
             block = self.preprocessor.transform(X[start:start + chunk_rows])
             ok = np.isfinite(block).all(axis=1)
             if ok.any():
-                out[start:start + chunk_rows][ok] = self.preprocessor.inverse_transform(
-                    self.estimator.reconstruct(block[ok]))
+                out[start:start + chunk_rows][ok] = fn(block[ok])
         return out

@@ -52,7 +52,7 @@ def plan_folds(n: int, policy: str, *, folds: int = 5, train_fraction: float = 0
     raise ValueError(f"unknown policy '{policy}'")
 
 
-def final_training_rows(n: int, policy: str, plan: list[Fold], max_train_rows: int | None,
+def final_training_rows(n: int, policy: str, max_train_rows: int | None,
                         rng: np.random.Generator) -> np.ndarray | None:
     """Rows for the model saved for reuse: under kfold a fresh model on all rows
     (capped); otherwise None, meaning the single model of the plan is the one saved."""
