@@ -51,8 +51,6 @@ class DistanceDetector(Detector):
         return Detection(score, score > self.config.cut, "robust distance from the median (MAD units)")
 
 
-
-
 def plugin_module(*classes, hook="toolkit_register_sources") -> types.ModuleType:
     """A plugin object with one hook implementation registering ``classes``."""
     mod = types.ModuleType("test_plugin")
