@@ -94,8 +94,7 @@ def mock_epochs(frame: pd.DataFrame, seed: int, object_column: str = "object_id"
 def _read_file(path: str, mtime: float, fmt: str | None) -> pd.DataFrame:
     from toolkit.core.io import read_table
 
-    tab = read_table(Path(path), fmt)
-    return tab.to_pandas() if hasattr(tab, "to_pandas") else pd.DataFrame(tab)
+    return read_table(Path(path), fmt).to_pandas()
 
 
 def file_epochs(spec: EpochSpec) -> pd.DataFrame:
@@ -133,13 +132,7 @@ def load_epochs(spec: EpochSpec, frame: pd.DataFrame, object_column: str, ctx, i
     if kind == "mock":
         seed = spec.seed if spec.seed is not None else (ctx.seed if ctx is not None else 0)
         return mock_epochs(frame, seed, object_column)
-    from . import skymapper  # the remote client (owner: remote services)
+    from . import skymapper  # the remote client
 
-    fetch = getattr(skymapper, "fetch_epochs", None)
-    if fetch is None:
-        raise StageError("epochs kind 'skymapper' needs toolkit.plugins.symbiotic.skymapper.fetch_epochs, "
-                         "which this installation lacks; use kind: file with a downloaded dr2.photometry table")
-    result = fetch(frame[object_column].to_numpy(), ctx=ctx, **spec.options)
-    if not isinstance(result, pd.DataFrame):
-        result = result.to_pandas()
+    result = skymapper.fetch_epochs(frame[object_column].to_numpy(), ctx=ctx, **spec.options)
     return standardise(result, spec.columns, "from SkyMapper")

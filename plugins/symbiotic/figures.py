@@ -40,6 +40,16 @@ def known_mask(table: Table, columns: list[str] | None) -> tuple[np.ndarray, lis
     return known, columns
 
 
+def _scatter_marked(ax, x, y, flag, truth_sym, known) -> None:
+    """All rows in grey, flagged rows in red, injected (mock) and known symbiotics marked on top."""
+    ax.scatter(x[~flag], y[~flag], s=3, c="0.7", label="all")
+    ax.scatter(x[flag], y[flag], s=12, c="C3", label="flagged")
+    if truth_sym.any():
+        ax.scatter(x[truth_sym], y[truth_sym], s=25, marker="x", c="C2", label="injected symbiotic (mock)")
+    if known.any():
+        ax.scatter(x[known], y[known], s=70, marker="*", facecolors="none", edgecolors="C0", label="known symbiotic")
+
+
 class SymbioticFigures(Validator):
     name = "symbiotic.figures"
     summary = "Loss histogram/box/per-object plots, PCA projection and colour-colour diagrams with known symbiotics marked."
@@ -110,12 +120,7 @@ class SymbioticFigures(Validator):
             x = np.asarray(x_expr.evaluate(table.data), float)
             y = np.asarray(y_expr.evaluate(table.data), float)
             fig, ax = plt.subplots(figsize=(5, 4.5))
-            ax.scatter(x[~flag], y[~flag], s=3, c="0.7", label="all")
-            ax.scatter(x[flag], y[flag], s=12, c="C3", label="flagged")
-            if truth_sym.any():
-                ax.scatter(x[truth_sym], y[truth_sym], s=25, marker="x", c="C2", label="injected symbiotic (mock)")
-            if known.any():
-                ax.scatter(x[known], y[known], s=70, marker="*", facecolors="none", edgecolors="C0", label="known symbiotic")
+            _scatter_marked(ax, x, y, flag, truth_sym, known)
             ax.set(xlabel=diagram["x"], ylabel=diagram["y"])
             ax.legend(fontsize=7)
             saved.append(ctx.save_figure(fig, f"colour_colour_{k}",
@@ -142,12 +147,7 @@ class SymbioticFigures(Validator):
         pca = PCA(n_components=2, random_state=0).fit(X)
         P = pca.transform(X)
         fig, ax = plt.subplots(figsize=(5.5, 4.5))
-        ax.scatter(P[~flag, 0], P[~flag, 1], s=3, c="0.7", label="all")
-        ax.scatter(P[flag, 0], P[flag, 1], s=12, c="C3", label="flagged")
-        if truth_sym.any():
-            ax.scatter(P[truth_sym, 0], P[truth_sym, 1], s=25, marker="x", c="C2", label="injected symbiotic (mock)")
-        if known.any():
-            ax.scatter(P[known, 0], P[known, 1], s=70, marker="*", facecolors="none", edgecolors="C0", label="known symbiotic")
+        _scatter_marked(ax, P[:, 0], P[:, 1], flag, truth_sym, known)
         ev = pca.explained_variance_ratio_
         ax.set(xlabel=f"PC1 ({ev[0]:.0%})", ylabel=f"PC2 ({ev[1]:.0%})", title="PCA of " + ", ".join(cols))
         ax.legend(fontsize=7)

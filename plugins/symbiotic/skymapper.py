@@ -30,6 +30,8 @@ from pydantic import field_validator, model_validator
 from toolkit.core import Field, Source, StageError, Table
 from toolkit.core.remote import TapOptions, auto_async, batches, tap_query, to_source_table
 
+from .epochs import EPOCH_COLUMNS
+
 SKYMAPPER_TAP_URL = "https://api.skymapper.nci.org.au/public/tap/"
 BANDS = ("u", "v", "g", "r", "i", "z")
 
@@ -159,9 +161,6 @@ class SkyMapperTap(Source):
 
 
 # -- per-epoch photometry ------------------------------------------------------------------------
-
-EPOCH_COLUMNS = ("object_id", "mjd", "filter", "mag", "err")
-
 
 def epochs_query(release: str, filters: Iterable[str], max_flags: int | None, ids_in: str | None = None) -> str:
     """Per-image photometry of the uploaded ids (``TAP_UPLOAD.ids``), or of ``ids_in`` (a literal list)."""
