@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-KPC2_MYR2_TO_KM2_S2 = (1.0 / 1.0227121650537077e-3) ** 2
+from .integration import KMS_TO_KPC_MYR
+
+KPC2_MYR2_TO_KM2_S2 = (1.0 / KMS_TO_KPC_MYR) ** 2
 
 
 def energy_and_lz(potential, pos_kpc: np.ndarray, vel_kms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -39,9 +39,11 @@ SUMMARY_COLUMNS = {  # output column -> (summary key, unit, description)
     "orbit_ecc": ("ecc", None, "eccentricity (r_apo - r_peri) / (r_apo + r_peri)"),
     "orbit_period_r": ("period_r", "Myr", "radial period from the radial turning points"),
 }
-COMPARED = ["orbit_zmax", "orbit_rperi", "orbit_rapo", "orbit_ecc", "orbit_period_r", "E", "L_z", "v_toomre"]
-UNITS = {"orbit_zmax": "kpc", "orbit_rperi": "kpc", "orbit_rapo": "kpc", "orbit_ecc": "",
-         "orbit_period_r": "Myr", "E": "km2 / s2", "L_z": "kpc km / s", "v_toomre": "km / s"}
+#: every quantity compared between flagged and reference stars -> its unit ("" for none)
+UNITS = {**{col: unit or "" for col, (_, unit, _) in SUMMARY_COLUMNS.items()},
+         "E": "km2 / s2", "L_z": "kpc km / s", "v_toomre": "km / s"}
+COMPARED = list(UNITS)
+INTEGRATED_STATUSES = ("ok", "too_short", "circular")
 
 
 def _columns_in_unit(table: Table, names: list[str], default_unit: str | None, target: str, what: str,
@@ -178,6 +180,7 @@ class GalaOrbits(Validator):
         sub = np.where(res.failed, "failed", np.where(res.circular, "circular",
                                                        np.where(res.radial_turns >= 2, "ok", "too_short")))
         status[run_rows] = sub
+        integrated = np.isin(status, INTEGRATED_STATUSES)
         halo = halo_like(toomre, values["orbit_zmax"], values["orbit_ecc"], c.halo_toomre_limit,
                          c.halo_zmax_limit, c.halo_ecc_limit)
 
@@ -188,10 +191,10 @@ class GalaOrbits(Validator):
                                  f"{c.duration_myr:g} Myr at {c.step_myr:g} Myr (NaN: not integrated)")
         cols.add("orbit_status", status.astype(str),
                  description="orbit result: " + "; ".join(f"{k} = {v}" for k, v in STATUS_HELP.items()))
-        cols.add("E", energy, unit="km2 / s2", description=f"specific orbital energy v^2/2 + Phi ({c.potential})")
-        cols.add("L_z", lz, unit="kpc km / s",
+        cols.add("E", energy, unit=UNITS["E"], description=f"specific orbital energy v^2/2 + Phi ({c.potential})")
+        cols.add("L_z", lz, unit=UNITS["L_z"],
                  description="z angular momentum x v_y - y v_x (astropy Galactocentric: disc rotation < 0)")
-        cols.add("v_toomre", toomre, unit="km / s", description=f"speed relative to the LSR ({toomre_from})")
+        cols.add("v_toomre", toomre, unit=UNITS["v_toomre"], description=f"speed relative to the LSR ({toomre_from})")
         cols.add("halo_like", halo, description=self._halo_description())
 
         if len(flag_cols) == 0:
@@ -205,11 +208,11 @@ class GalaOrbits(Validator):
             ctx.warn(f"{int(res.failed.sum())} orbit integration(s) failed (orbit_status = failed): "
                      + "; ".join(res.errors))
 
-        summary = self._summary(table, ctx, flag_cols, flagged, reference, selected, finite, status, halo,
+        summary = self._summary(table, ctx, flag_cols, flagged, reference, selected, finite, status, integrated, halo,
                                 {**values, "E": energy, "L_z": lz, "v_toomre": toomre}, toomre_from,
                                 seconds, workers, res.errors)
         if getattr(ctx, "figures_enabled", False):
-            self._figures(table, ctx, integrator, pos, vel, flag_cols, flagged, reference, status, halo,
+            self._figures(table, ids, ctx, integrator, pos, vel, flag_cols, flagged, reference, integrated, halo,
                           values, energy, lz, (U, V, W), seed)
         return Validation(cols, summary)
 
@@ -236,11 +239,10 @@ class GalaOrbits(Validator):
             parts.append(f"orbit_ecc > {c.halo_ecc_limit:g}")
         return "halo-like orbit: " + (" or ".join(parts) if parts else "no criterion enabled")
 
-    def _summary(self, table, ctx, flag_cols, flagged, reference, selected, finite, status, halo, quantities,
-                 toomre_from, seconds, workers, errors) -> dict:
+    def _summary(self, table, ctx, flag_cols, flagged, reference, selected, finite, status, integrated, halo,
+                 quantities, toomre_from, seconds, workers, errors) -> dict:
         c = self.config
         frame_step, frame = _recorded_frame(ctx)
-        integrated = np.isin(status, ["ok", "too_short", "circular"])
         ref_only = reference & ~flagged & integrated
         flag_int = flagged & integrated
         comparison = {}
@@ -289,10 +291,9 @@ class GalaOrbits(Validator):
                 return score
         return "orbit_zmax"
 
-    def _figures(self, table, ctx, integrator, pos, vel, flag_cols, flagged, reference, status, halo,
+    def _figures(self, table, ids, ctx, integrator, pos, vel, flag_cols, flagged, reference, integrated, halo,
                  values, energy, lz, uvw, seed) -> None:
         c = self.config
-        integrated = np.isin(status, ["ok", "too_short", "circular"])
         zall, zflag = values["orbit_zmax"][integrated], values["orbit_zmax"][integrated & flagged]
         ctx.save_figure(figs.histogram_figure(zall, zflag, "orbit zmax [kpc]", figs.zmax_bins(zall)), "zmax_hist",
                         caption=f"zmax of flagged against all integrated stars ({c.duration_myr:g} Myr in "
@@ -315,11 +316,9 @@ class GalaOrbits(Validator):
         top = cand[order[: c.n_orbit_plots]]
         ref_rows = np.flatnonzero(reference & ~flagged & integrated)
         if len(ref_rows) > c.n_reference_orbits:
-            ids = table.data[table.id_column].to_numpy()[ref_rows]
-            ref_rows = ref_rows[np.argsort(unit_hash(ids, seed + 1), kind="stable")[: c.n_reference_orbits]]
+            ref_rows = ref_rows[np.argsort(unit_hash(ids[ref_rows], seed + 1), kind="stable")[: c.n_reference_orbits]]
         if len(top) == 0 and len(ref_rows) == 0:
             return
-        ids = table.data[table.id_column].to_numpy()
         flagged_orbits = []
         if len(top):
             xyz, _ = integrator.orbits(pos[:, top], vel[:, top])
