@@ -64,7 +64,8 @@ class AstrometricCovariance(Feature):
         table.require(["sn", "ntr", "f2", *ERROR_COLUMNS, *WEIGHT_COLUMNS], self.name)
         sigma = np.column_stack([table.array(c) for c in ERROR_COLUMNS])
         uw = np.column_stack([table.array(c) for c in WEIGHT_COLUMNS])
-        cov = covariance_from_weights(uw, sigma, table.array("ntr"), table.array("f2"))
+        u = unit_weight_error(table.array("ntr"), table.array("f2"))
+        cov = covariance_from_weights(uw, sigma, None, None, u=u)
         valid = np.isin(np.asarray(table.data["sn"]) % 10, self.config.solution_types)
         cov[~valid] = np.nan
         err = np.sqrt(np.einsum("nii->ni", cov))
@@ -75,6 +76,6 @@ class AstrometricCovariance(Feature):
                 out.add(f"{a}_{b}_corr", cov[:, i, j] / (err[:, i] * err[:, j]),
                         description=f"correlation of {a} and {b}, from the I/311 weight matrix "
                                     f"(NaN unless Sn mod 10 in {self.config.solution_types})")
-        out.add("unit_weight_error", unit_weight_error(table.array("ntr"), table.array("f2")),
+        out.add("unit_weight_error", u,
                 description="u = sqrt(chi2/nu) of the astrometric fit, recovered from F2 and Ntr - 5")
         return out
