@@ -166,22 +166,24 @@ def ms_colour(abs_g):
     return np.interp(abs_g, MS_LOCUS[:, 1], MS_LOCUS[:, 0])
 
 
+def _inverse_cdf_grid(grid: np.ndarray, weights: np.ndarray):
+    """``(grid, cdf)`` for inverse-CDF sampling of a density tabulated on ``grid`` (trapezoid rule)."""
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (weights[1:] + weights[:-1]) * np.diff(grid))])
+    return grid, cdf / cdf[-1]
+
+
 @lru_cache(maxsize=1)
 def _ms_magnitude_grid():
     """Inverse-CDF grid of M_G for main-sequence stars: volume LF x V_max."""
     grid = np.linspace(MS_LOCUS[0, 1], MS_LOCUS[-1, 1], 2001)
     phi = np.interp(grid, LF_NODES[:, 0], LF_NODES[:, 1])
-    w = phi * vmax_distance(grid, ms_colour(grid)) ** 3
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(grid))])
-    return grid, cdf / cdf[-1]
+    return _inverse_cdf_grid(grid, phi * vmax_distance(grid, ms_colour(grid)) ** 3)
 
 
 @lru_cache(maxsize=1)
 def _wd_colour_grid():
     grid = np.linspace(-0.3, 1.0, 1001)
-    w = vmax_distance(11.6 + 3.4 * grid, grid) ** 3
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(grid))])
-    return grid, cdf / cdf[-1]
+    return _inverse_cdf_grid(grid, vmax_distance(11.6 + 3.4 * grid, grid) ** 3)
 
 
 def sample_cmd(population: np.ndarray, rng: np.random.Generator):

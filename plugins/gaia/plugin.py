@@ -12,7 +12,6 @@ from .mock import GaiaMock
 @hookimpl
 def toolkit_register_sources(register):
     register(GaiaMock)
-    # --- gaia.archive (engineer G): G adds its own import and register(GaiaArchive) line below ---
     register(GaiaArchive)
 
 
