@@ -33,17 +33,9 @@ class RunResult:
     validation: dict = field(default_factory=dict)
     truth: dict = field(default_factory=dict)
 
-    @property
-    def flag_columns(self) -> list[str]:
-        return [c for c in self.table.columns if c.startswith("flag_")]
-
     def candidates(self) -> Table:
         """Rows flagged by any detector or validator, most anomalous first."""
-        flags = self.flag_columns
-        if not flags:
-            return self.table.take(np.zeros(len(self.table), bool))
-        mask = self.table.data[flags].fillna(False).astype(bool).any(axis=1).to_numpy()
-        cands = self.table.take(mask)
+        cands = self.table.take(self.table.flagged())
         scores = [c for c in cands.columns if c.startswith("score_")]
         if scores and len(cands):
             order = np.argsort(-np.nan_to_num(cands.array(scores[0]), nan=-np.inf), kind="stable")

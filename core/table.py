@@ -139,6 +139,17 @@ class Table:
                 f"Available columns: {', '.join(self.columns)}"
             )
 
+    def flag_columns(self) -> list[str]:
+        """The detectors' flag columns (``flag_<step>``, written by the runner), in table order."""
+        return [c for c in self.columns if c.startswith("flag_")]
+
+    def flagged(self, columns: Iterable[str] | None = None) -> np.ndarray:
+        """True where any of ``columns`` (default: every flag column) is true; missing values are not flagged."""
+        cols = self.flag_columns() if columns is None else list(columns)
+        if not cols:
+            return np.zeros(len(self), bool)
+        return self.data[cols].fillna(False).astype(bool).any(axis=1).to_numpy()
+
     def quantity(self, name: str):
         """The column as an astropy Quantity (dimensionless when it has no unit)."""
         import astropy.units as u

@@ -44,10 +44,8 @@ def pick_score_and_flag(table: Table, score_column: str | None, flag_column: str
         table.require([flag_column], "gaia.figures")
         flags = table.data[flag_column].fillna(False).to_numpy(bool)
         return score_column, flags, flag_column
-    flag_cols = [c for c in table.columns if c.startswith("flag_")]
-    flags = (table.data[flag_cols].fillna(False).astype(bool).any(axis=1).to_numpy() if flag_cols
-             else np.zeros(len(table), bool))
-    return score_column, flags, " | ".join(flag_cols) or "none"
+    flag_cols = table.flag_columns()
+    return score_column, table.flagged(flag_cols), " | ".join(flag_cols) or "none"
 
 
 class GaiaFigures(Validator):

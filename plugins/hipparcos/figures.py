@@ -41,7 +41,7 @@ class HipparcosFigures(Validator):
     def _flags(self, table: Table) -> list[str]:
         names = self.config.flag_columns
         if names is None:
-            names = [c for c in table.columns if c.startswith("flag_")]
+            names = table.flag_columns()
         table.require(names, self.name)
         if not names:
             raise StageError(f"stage '{self.name}': no flag_* columns to show; run at least one detector "

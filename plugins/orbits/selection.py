@@ -52,15 +52,12 @@ def find_flag_columns(table: Table, names: list[str] | None, stage: str) -> list
     if names is not None:
         table.require(names, stage)
         return list(names)
-    return [c for c in table.columns if c.startswith("flag_")]
+    return table.flag_columns()
 
 
 def flagged_mask(table: Table, columns: list[str]) -> np.ndarray:
     """True where any of the flag columns is true (missing values count as not flagged)."""
-    if not columns:
-        return np.zeros(len(table), bool)
-    frame = table.data[columns]
     try:
-        return frame.fillna(False).astype(bool).any(axis=1).to_numpy()
+        return table.flagged(columns)
     except (TypeError, ValueError) as exc:
         raise StageError(f"flag columns {columns} must be boolean (True = flagged): {exc}") from None
