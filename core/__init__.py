@@ -3,17 +3,21 @@
 Plugin authors need only what this module exports.
 """
 
-from .component import (Catalog, Component, Config, Cut, Detection, Detector, Feature, Field, Source,
-                        Validation, Validator)
+from .component import (Catalog, Component, Config, Cut, Detection, Detector, Feature, Field, FittedDetector,
+                        Source, Validation, Validator)
 from .context import RunContext, cache_dir
 from .errors import PluginError, RecipeError, SourceUnavailable, StageError, ToolkitError
 from .expr import Expression
+from .models import ModelError, ModelFiles
 from .registry import get_registry, hookimpl
+from .sampling import fold_of, row_hash, sample_hash, unit_interval
+from .thresholds import ThresholdConfig, apply_cut, threshold_cut
 from .table import ROW_ID, TRUTH_COLUMN, ColumnInfo, Columns, Table
 
 __all__ = [
-    "Catalog", "Component", "Config", "Cut", "Detection", "Detector", "Feature", "Field", "Source",
+    "Catalog", "Component", "Config", "Cut", "Detection", "Detector", "Feature", "Field", "FittedDetector", "Source",
     "Validation", "Validator", "RunContext", "cache_dir", "PluginError", "RecipeError",
     "SourceUnavailable", "StageError", "ToolkitError", "Expression", "get_registry", "hookimpl",
-    "ROW_ID", "TRUTH_COLUMN", "ColumnInfo", "Columns", "Table",
+    "ROW_ID", "TRUTH_COLUMN", "ColumnInfo", "Columns", "Table", "ModelError", "ModelFiles", "fold_of", "row_hash", "sample_hash",
+    "unit_interval", "ThresholdConfig", "apply_cut", "threshold_cut",
 ]

@@ -33,7 +33,10 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
         set_: List[str] = typer.Option([], "--set", help="override, e.g. detectors.0.with.epochs=5 (YAML value)"),
         seed: Optional[int] = typer.Option(None, "--seed", help="override the recipe's seed"),
         force: bool = typer.Option(False, "--force", help="replace an existing run folder (after success)"),
-        format_: List[str] = typer.Option([], "--format", help="also write candidates as fits, votable or csv")):
+        format_: List[str] = typer.Option([], "--format", help="also write candidates as fits, votable or csv"),
+        executor: Optional[str] = typer.Option(None, "--executor",
+                                               help="memory (default) or stream (tables larger than memory)"),
+        chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", help="rows per chunk when streaming")):
     """Run a recipe and write a run folder."""
     from .run import execute
     from .runfolder import CANDIDATE_FORMATS
@@ -42,7 +45,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
     if bad:
         _fail(ToolkitError(f"--format {bad[0]!r}: choose fits, votable or csv"))
     try:
-        path, manifest = execute(recipe, out_dir, set_, seed, force, format_, console=err)
+        path, manifest = execute(recipe, out_dir, set_, seed, force, format_, console=err, executor=executor,
+                                 chunk_rows=chunk_rows)
     except ToolkitError as exc:
         _fail(exc)
     rows = manifest["rows"]
@@ -149,13 +153,16 @@ def score(model_dir: Path = typer.Argument(..., help="a run's models/<step> fold
           name: Optional[str] = typer.Option(None, "--name", help="step name for score_<name>/flag_<name>"),
           id_column: Optional[str] = typer.Option(None, "--id-column", help="stable id column of the table"),
           chunk_rows: int = typer.Option(65536, "--chunk-rows", help="rows scored at a time"),
-          force: bool = typer.Option(False, "--force", help="replace earlier results in --out")):
-    """Score a new table with a detector saved in a run folder."""
+          force: bool = typer.Option(False, "--force", help="replace earlier results in --out"),
+          trust_pickle: bool = typer.Option(False, "--trust-pickle",
+                                            help="allow pickled model files (they run code: only your own models)")):
+    """Score a table with a detector saved in a run folder (a run's own table gives back its scores)."""
     from toolkit.plugins.detectors.saved import parse_threshold_option, score_saved_model
 
     try:
         summary = score_saved_model(model_dir, table, out_dir, threshold=parse_threshold_option(threshold),
-                                    name=name, id_column=id_column, chunk_rows=chunk_rows, force=force)
+                                    name=name, id_column=id_column, chunk_rows=chunk_rows, force=force,
+                                    trust_pickle=trust_pickle)
     except ToolkitError as exc:
         _fail(exc)
     err.print(f"[green]done[/green] {summary['rows']} rows, {summary['scored']} scored, {summary['flagged']} flagged")

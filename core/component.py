@@ -10,7 +10,7 @@ kind       method                                      returns
 source     ``load(ctx)``                               ``Table``
 cut        ``mask(table, ctx)``                        bool array, True = keep
 feature    ``compute(table, ctx)``                     ``Columns``
-detector   ``detect(table, ctx)``                      ``Detection``
+detector   ``fit(sample, ctx)``                        ``FittedDetector``
 validator  ``validate(table, ctx)``                    ``Validation``
 catalog    ``load(ctx)``                               ``Table`` (name, ra, dec)
 =========  ==========================================  ====================
@@ -18,12 +18,20 @@ catalog    ``load(ctx)``                               ``Table`` (name, ra, dec)
 Row-wise components (cuts, features, and validators marked ``row_wise``) must
 be chunk-pure: run on any split of the rows they give the same rows as on the
 whole table. ``toolkit.core.testing.assert_chunk_pure`` checks it.
+
+Detectors are shaped like scikit-learn estimators: ``fit`` learns from a seeded
+sample of the rows and returns a ``FittedDetector``, which scores any chunk of
+rows (chunk-pure), saves itself as plain files and is loaded back by the
+detector class that made it (``Detector.load``). That is what lets one recipe
+run in memory or streamed over a table far larger than memory with the same
+scores. A detector that can only look at the whole table at once may implement
+``detect(table, ctx)`` instead; it then runs only with the in-memory executor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field  # noqa: F401  (Field re-exported)
@@ -63,6 +71,20 @@ class Source(Component):
         """Return the table. Remote sources raise ``SourceUnavailable`` when offline."""
         raise NotImplementedError
 
+    def iter_chunks(self, ctx, chunk_rows: int) -> Iterator[Table]:
+        """Yield the table in chunks of at most ``chunk_rows`` rows, for streamed runs.
+
+        Row ids must be global (a generated ``row_id`` continues across chunks)
+        and the rows the same, in the same order, whatever ``chunk_rows`` is.
+        A source that cannot stream leaves this as it is; the stream executor
+        then says so and suggests the in-memory executor.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def can_stream(cls) -> bool:
+        return cls.iter_chunks is not Source.iter_chunks
+
 
 class Cut(Component):
     kind = "cut"
@@ -101,13 +123,108 @@ class Detection:
     score_description: str = ""
     columns: Columns = field(default_factory=Columns)
     summary: dict = field(default_factory=dict)
+    #: the FittedDetector behind the scores, when the detector has one
+    fitted: Any = None
+
+
+class FittedDetector:
+    """What a detector learnt: scores any chunk of rows, saves itself as plain files.
+
+    ``assign(table)`` returns per-row bookkeeping that the run keeps beside the
+    score (for example the fold whose model scores a row); it must depend on
+    the row alone (its id, the seed). ``score(table)`` gets the table with
+    those columns added and returns one float per row, higher = more
+    anomalous, NaN where a row cannot be scored. ``save(files)`` writes the
+    state through ``toolkit.core.models.ModelFiles`` (arrays, JSON; a pickle
+    only when nothing else can hold the state) and returns a JSON-able dict
+    handed back to ``Detector.load``. ``score_description`` says what a score
+    is; ``summary`` goes into the manifest.
+    """
+
+    score_description: str = ""
+    summary: dict = {}
+
+    def assign(self, table: Table) -> Columns:
+        return Columns()
+
+    def score(self, table: Table) -> np.ndarray:
+        raise NotImplementedError
+
+    def save(self, files) -> dict:
+        raise NotImplementedError
+
+    # Optional: ``figures(table, ctx)`` draws figures once the flags are known; ``table``
+    # holds the rows validators see, with ``score_<step>`` and ``flag_<step>``.
 
 
 class Detector(Component):
+    """Fit on a sample, score every chunk (see the module doc).
+
+    ``config.threshold`` (a ``toolkit.core.thresholds.ThresholdConfig``), when
+    the config has one, turns the scores of all rows into flags;
+    ``config.max_train_rows`` caps the seeded sample handed to ``fit`` (the
+    rows with the smallest id hashes; None: every row).
+    """
+
     kind = "detector"
 
-    def detect(self, table: Table, ctx) -> Detection:
+    def fit(self, sample: Table, ctx) -> FittedDetector:
         raise NotImplementedError
+
+    @classmethod
+    def load(cls, files, state: dict) -> FittedDetector:
+        """Rebuild the fitted detector that ``FittedDetector.save`` wrote (``files``: a ``ModelFiles``)."""
+        raise NotImplementedError
+
+    def detect(self, table: Table, ctx) -> Detection:
+        """Fit on ``table``'s seeded sample, score and flag every row: what an in-memory run does.
+
+        Detectors that cannot score chunks override this instead of ``fit``
+        (they then run only with the in-memory executor).
+        """
+        if not self.can_fit():
+            raise NotImplementedError(f"{type(self).__name__} implements neither fit nor detect")
+        from .models import save_for_run
+        from .sampling import sample_hash
+        from .thresholds import apply_cut, threshold_cut, threshold_record
+
+        ids = table.data[table.id_column].to_numpy()
+        order = np.lexsort((np.arange(len(table)), sample_hash(ids, ctx.seed)))
+        cap = self.max_train_rows
+        sample = table.take(order if cap is None else order[:cap])
+        sample.meta["sample_of"] = len(table)
+        fitted = self.fit(sample, ctx)
+        extra = fitted.assign(table)
+        score = np.asarray(fitted.score(table.with_columns(extra)), float)
+        cfg = self.threshold
+        cut = threshold_cut(score, cfg) if cfg is not None else None
+        flag = apply_cut(score, cut, cfg.upper if cfg is not None else None)
+        summary = {**fitted.summary, "threshold": threshold_record(cfg, cut)}
+        from .figures import score_histogram_figure
+
+        ctx.save_figure(score_histogram_figure(score, cut, f"{self.name} scores", "score"), "score_histogram",
+                        caption=f"Scores: {fitted.score_description}. Red line: flag threshold "
+                                f"({summary['threshold']['rule']}).")
+        model_dir = save_for_run(self, fitted, table, summary["threshold"], ctx)
+        if model_dir is not None:
+            summary["model_dir"] = model_dir
+        if hasattr(fitted, "figures"):   # as the runner does: on the table with this step's flags
+            step = ctx.step.split(".", 1)[-1] if ctx.step else self.name.split(".")[-1]
+            fitted.figures(table.with_columns(extra).with_columns(Columns().add(f"flag_{step}", flag)), ctx)
+        return Detection(score=score, flag=flag, score_description=fitted.score_description, columns=extra,
+                         summary=summary, fitted=fitted)
+
+    @classmethod
+    def can_fit(cls) -> bool:
+        return cls.fit is not Detector.fit
+
+    @property
+    def threshold(self):
+        return getattr(self.config, "threshold", None)
+
+    @property
+    def max_train_rows(self) -> int | None:
+        return getattr(self.config, "max_train_rows", None)
 
 
 @dataclass
@@ -119,7 +236,21 @@ class Validation:
 
 
 class Validator(Component):
+    """Checks flagged rows (orbits, catalogue matches) and draws the run's diagrams.
+
+    A validator sees the rows it ``select``s: by default the flagged rows and a
+    seeded sample of the others (every row when the table is small, see
+    ``toolkit.core.executors``), so that a survey-size run hands it thousands
+    of rows, not billions. A validator with its own rule (flagged rows plus a
+    reference sample chosen from the row id) overrides ``select``; the rule
+    must depend on the row alone.
+    """
+
     kind = "validator"
+
+    def select(self, table: Table, ctx) -> np.ndarray | None:
+        """Rows this validator needs (bool array), or None for the default choice."""
+        return None
 
     def validate(self, table: Table, ctx) -> Validation:
         raise NotImplementedError

@@ -36,6 +36,7 @@ class RunContext:
         self.notes: dict[str, dict] = {}
         self.figures: list[dict] = []
         self.warnings: list[str] = []
+        self.executor = "memory"   # set by the runner: "memory" or "stream"
 
     # -- randomness -------------------------------------------------------
     def rng(self, salt: str = "") -> np.random.Generator:

@@ -44,6 +44,22 @@ class OutputSpec(BaseModel):
         default_factory=list, description="candidate table formats besides Parquet")
     write_rejected: bool = Field(False, description="also write rejected.parquet with the cut that removed each row")
     figures: bool = True
+    columns: list[str] | None = Field(
+        None, description="columns the scored table keeps besides ids, scores and flags (null: every column); "
+        "a survey-size streamed run keeps a few and writes gigabytes, not tens")
+
+
+class ExecutorSpec(BaseModel):
+    """Where chunks live: ``memory`` (one chunk, the default) or ``stream`` (chunks read, spilled, scored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    use: Literal["memory", "stream"] = Field("memory", description="memory: the whole table at once; stream: the "
+                                             "source read in chunks, for tables larger than memory")
+    chunk_rows: int = Field(250_000, ge=1, description="rows per chunk when streaming")
+    max_train_rows: int = Field(1_000_000, ge=2, description="streamed runs: cap of the seeded training sample for "
+                                "detectors that set no max_train_rows of their own")
+    validation_rows: int = Field(200_000, ge=1, description="streamed runs: rows of the seeded sample (besides "
+                                 "the flagged rows) that validators and figures see")
 
 
 class RecipeSpec(BaseModel):
@@ -57,6 +73,7 @@ class RecipeSpec(BaseModel):
     detectors: list[StepSpec] = Field(default_factory=list)
     validators: list[StepSpec] = Field(default_factory=list)
     output: OutputSpec = Field(default_factory=OutputSpec)
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
 
 @dataclass
@@ -107,6 +124,7 @@ class Recipe:
         for stage in STAGES:
             out[stage] = [dump(s) for s in self.steps[stage]]
         out["output"] = self.spec.output.model_dump(mode="json")
+        out["executor"] = self.spec.executor.model_dump(mode="json")
         return out
 
 

@@ -15,6 +15,8 @@ from .recipe import load_recipe
 from .registry import get_registry, plugin_versions
 from .runfolder import (CANDIDATE_FORMATS, RunFolder, clean_json, default_run_dir, versions, write_json,
                         write_table, write_yaml)
+from .errors import ToolkitError
+from .executors import EXECUTORS, check_chunk_rows
 from .runner import RunResult, run_recipe
 
 MOCK_WARNING = ("This run used simulated stars from the mock source {source}; its scores and candidates "
@@ -23,11 +25,15 @@ MOCK_WARNING = ("This run used simulated stars from the mock source {source}; it
 
 def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None = None, force: bool = False,
             formats=(), console: Console | None = None, show_progress: bool | None = None,
-            registry=None) -> tuple[Path, dict]:
+            registry=None, executor: str | None = None, chunk_rows: int | None = None) -> tuple[Path, dict]:
     """Validate, run and publish a recipe. Returns (run folder, manifest)."""
     console = console or Console(stderr=True)
     registry = registry or get_registry()
     recipe = load_recipe(recipe_ref, registry, list(overrides), seed)   # all validation before any work
+    if executor is not None and executor not in EXECUTORS:
+        raise ToolkitError(f"--executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    if chunk_rows is not None:
+        check_chunk_rows(chunk_rows)
     target = Path(out) if out else default_run_dir(recipe.name)
     folder = RunFolder(target, force=force)
     started = dt.datetime.now(dt.timezone.utc)
@@ -36,7 +42,8 @@ def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None 
         ctx = RunContext(recipe.seed, folder.staging, console, figures=recipe.spec.output.figures,
                          show_progress=show_progress)
         console.print(f"[bold]toolkit[/bold] running recipe [cyan]{recipe.name}[/cyan] (seed {recipe.seed})")
-        result = run_recipe(recipe, registry, ctx, keep_rejected=recipe.spec.output.write_rejected)
+        result = run_recipe(recipe, registry, ctx, keep_rejected=recipe.spec.output.write_rejected,
+                            executor=executor, chunk_rows=chunk_rows)
         formats = list(dict.fromkeys([*recipe.spec.output.formats, *formats]))
         manifest = write_outputs(folder, recipe, result, ctx, started, time.perf_counter() - t0, formats, registry)
     except BaseException:
@@ -49,7 +56,10 @@ def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None 
 def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext, started, elapsed: float,
                   formats, registry) -> dict:
     candidates = result.candidates()
-    write_table(result.table, folder.path("scored.parquet"), "parquet")
+    if result.table is not None:
+        write_table(result.table, folder.path("scored.parquet"), "parquet")
+    else:   # streamed: scored/ was written chunk by chunk; the rows validators saw are kept beside it
+        write_table(result.validated, folder.path("validated.parquet"), "parquet")
     write_table(candidates, folder.path("candidates.parquet"), "parquet")
     for fmt in formats:
         fname, astropy_fmt = CANDIDATE_FORMATS[fmt]
@@ -77,6 +87,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "source": result.source,
         "inputs": inputs,
         "rows": {**result.rows, "candidates": len(candidates)},
+        "executor": result.executor,
         "cutflow": result.cutflow.to_dict(orient="records"),
         "detectors": result.detectors,
         "truth_recovery": result.truth,

@@ -1,29 +1,50 @@
-"""The runner: source -> cuts -> features -> detectors -> validators, timed and recorded."""
+"""The runner: source -> cuts -> features -> detectors -> validators, chunk by chunk.
+
+One flow serves every executor (``core/executors.py``); they differ only in
+where chunks live. The passes:
+
+1. source chunks -> cuts -> features -> after-feature cuts; each chunk is kept
+   (in memory or spilled) and offered to the training sample: the rows with
+   the smallest hashes of (row id, seed), so the sample does not depend on the
+   chunking;
+2. each detector ``fit``s on the sample (earlier detectors' scores are added
+   to it first), then scores every chunk; thresholds come from all scores;
+3. every chunk gets its scores and flags and is written; validators see the
+   rows they need (all rows in memory; flagged rows, their own selection and
+   a seeded sample when streaming).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .component import Component
+from .component import Component, Detector
 from .context import RunContext
 from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
-from .io import frame_sha256
+from .executors import ChunkStore, SpillStore, check_chunk_rows, source_chunks
+from .models import save_for_run
 from .recipe import Recipe, Step
 from .registry import Registry
-from .table import Columns, Table
+from .sampling import BottomK, sample_hash, unit_interval
+from .table import TRUTH_COLUMN, Columns, Table
+from .thresholds import apply_cut, threshold_cut, threshold_record
 from .truth import truth_recovery
 
 REJECTED_BY = "rejected_by"
+VALIDATION_PURPOSE = "validation"  # streamed runs: the seeded sample validators and figures see
+DETECTOR_PREFIXES = ("score_", "flag_", "fold_", "insample_")
 
 
 @dataclass
 class RunResult:
-    table: Table                      # rows that passed the cuts, with every new column
+    table: Table | None               # in memory: rows that passed the cuts, with every new column
     cutflow: pd.DataFrame
     rejected: Table | None
     timings: dict[str, float] = field(default_factory=dict)
@@ -32,10 +53,14 @@ class RunResult:
     detectors: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
     truth: dict = field(default_factory=dict)
+    executor: dict = field(default_factory=dict)
+    validated: Table | None = None    # streamed: the rows validators saw, with their columns
+    scored_parts: list[Path] = field(default_factory=list)   # streamed: parts of scored/
 
     def candidates(self) -> Table:
         """Rows flagged by any detector or validator, most anomalous first."""
-        cands = self.table.take(self.table.flagged())
+        table = self.table if self.table is not None else self.validated
+        cands = table.take(table.flagged())
         scores = [c for c in cands.columns if c.startswith("score_")]
         if scores and len(cands):
             order = np.argsort(-np.nan_to_num(cands.array(scores[0]), nan=-np.inf), kind="stable")
@@ -48,149 +73,437 @@ def _plugin_of(component: Component, registry: Registry) -> str:
     return entry.plugin if entry else "?"
 
 
-@contextmanager
-def _stage(step: Step, ctx: RunContext, registry: Registry, timings: dict):
-    """Time a step and turn a plugin's unexpected exception into an error naming it."""
-    ctx.step = f"{step.stage}.{step.name}"
-    t0 = time.perf_counter()
-    try:
-        yield
-    except ToolkitError as exc:
-        if isinstance(exc, SourceUnavailable):
-            raise
-        raise type(exc)(f"[{step.where} '{step.name}', {step.component.name}] {exc}") from exc
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:
-        plugin = _plugin_of(step.component, registry)
-        raise PluginError(f"plugin '{plugin}' failed in {step.where} ('{step.name}', component "
-                          f"{step.component.name}): {type(exc).__name__}: {exc}") from exc
-    else:
-        ctx.console.print(f"  [green]✓[/green] {ctx.step} [dim]({step.component.name}, "
-                          f"{time.perf_counter() - t0:.2f} s)[/dim]")
-    finally:
-        timings[ctx.step] = round(time.perf_counter() - t0, 4)
+class Stages:
+    """Per-step timing summed over chunks; a ✓ line per step once its pass is done."""
 
+    def __init__(self, ctx: RunContext, registry: Registry) -> None:
+        self.ctx, self.registry = ctx, registry
+        self.timings: dict[str, float] = {}
 
-def load_source(recipe: Recipe, ctx: RunContext, registry: Registry, timings: dict) -> tuple[Table, dict]:
-    step = recipe.source
-    info = {"use": step.component.name, "fallback_used": False}
-    try:
-        with _stage(step, ctx, registry, timings):
-            table = step.component.load(ctx)
-    except SourceUnavailable as exc:
-        if step.fallback is None:
+    @contextmanager
+    def run(self, step: Step):
+        """Time one call of a step; a plugin's unexpected exception becomes an error naming it."""
+        ctx = self.ctx
+        ctx.step = f"{step.stage}.{step.name}"
+        t0 = time.perf_counter()
+        try:
+            yield
+        except ToolkitError as exc:
+            if isinstance(exc, SourceUnavailable):
+                raise
+            raise type(exc)(f"[{step.where} '{step.name}', {step.component.name}] {exc}") from exc
+        except KeyboardInterrupt:
             raise
-        reason = str(exc)
-        ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable:[/bold yellow] {reason}\n"
-                          f"[bold yellow]Falling back to {step.fallback.component.name}, as the recipe declares.[/]")
-        info.update(fallback_used=True, fallback=step.fallback.component.name, reason=reason)
-        with _stage(step.fallback, ctx, registry, timings):
-            table = step.fallback.component.load(ctx)
-    if not isinstance(table, Table):
-        raise PluginError(f"source {info.get('fallback', info['use'])} returned {type(table).__name__}, not a Table")
-    info["mock"] = table.is_mock
-    info["truth_normal"] = list(table.meta.get("truth_normal", []))
-    info["rows"] = len(table)
-    info["inputs"] = table.meta.get("inputs", {})
-    info["table_sha256"] = frame_sha256(table.data)
-    return table, info
+        except Exception as exc:
+            plugin = _plugin_of(step.component, self.registry)
+            raise PluginError(f"plugin '{plugin}' failed in {step.where} ('{step.name}', component "
+                              f"{step.component.name}): {type(exc).__name__}: {exc}") from exc
+        finally:
+            key = f"{step.stage}.{step.name}"
+            self.timings[key] = round(self.timings.get(key, 0.0) + time.perf_counter() - t0, 4)
+
+    def done(self, steps: list[Step]) -> None:
+        for step in steps:
+            key = f"{step.stage}.{step.name}"
+            self.ctx.console.print(f"  [green]✓[/green] {key} [dim]({step.component.name}, "
+                                   f"{self.timings.get(key, 0.0):.2f} s)[/dim]")
 
 
 CUTFLOW_COLUMNS = ["step", "use", "cut", "after_features", "rows_in", "rows_out", "removed"]
 
 
-def apply_cuts(table: Table, steps: list[Step], ctx: RunContext, registry: Registry, timings: dict,
-               origin: np.ndarray, reason: np.ndarray) -> tuple[Table, np.ndarray, list[dict]]:
-    """Apply cuts in order; returns survivors, their source-row positions and cut-flow rows.
+def apply_cuts(table: Table, steps: list[Step], stages: Stages, origin: np.ndarray,
+               reason: np.ndarray, flow: dict) -> tuple[Table, np.ndarray]:
+    """Apply cuts in order; returns survivors and their positions in the chunk.
 
-    ``reason`` (one entry per source row) receives the name of the cut that removed each row.
+    ``reason`` (one entry per chunk row) receives the name of the cut that removed
+    each row; ``flow`` sums rows in and out per step over chunks.
     """
-    rows = []
     for step in steps:
-        with _stage(step, ctx, registry, timings):
-            mask = np.asarray(step.component.mask(table, ctx))
+        with stages.run(step):
+            mask = np.asarray(step.component.mask(table, stages.ctx))
             if mask.shape != (len(table),):
                 raise StageError(f"cut returned a mask of shape {mask.shape} for {len(table)} rows")
             mask = np.where(pd.isna(mask), False, mask).astype(bool)
-        rows.append({"step": step.name, "use": step.component.name, "cut": step.component.describe(),
-                     "after_features": step.after_features, "rows_in": int(len(table)),
-                     "rows_out": int(mask.sum()), "removed": int(len(table) - mask.sum())})
+        row = flow.setdefault(step.name, {"step": step.name, "use": step.component.name,
+                                          "cut": step.component.describe(), "after_features": step.after_features,
+                                          "rows_in": 0, "rows_out": 0, "removed": 0})
+        row["rows_in"] += int(len(table))
+        row["rows_out"] += int(mask.sum())
+        row["removed"] += int(len(table) - mask.sum())
         reason[origin[~mask]] = step.name
         origin = origin[mask]
         table = table.take(mask)
-    return table, origin, rows
+    return table, origin
 
 
-def _require_rows(table: Table, n_source: int, flow: list[dict]) -> None:
-    if len(table) == 0:
+def _require_rows(n_rows: int, n_source: int, flow: list[dict]) -> None:
+    if n_rows == 0:
         lines = "\n".join(f"  {r['step']}: {r['rows_in']} -> {r['rows_out']}" for r in flow)
         raise StageError(f"no rows left after the cuts ({n_source} rows from the source). Cut-flow:\n{lines}\n"
                          "Loosen a cut (e.g. with --set cuts.N.with....) or check the input table.")
 
 
-def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejected: bool = False) -> RunResult:
-    """Run every stage of a validated recipe. Raises ToolkitError subclasses on bad data."""
-    timings: dict[str, float] = {}
-    table, source_info = load_source(recipe, ctx, registry, timings)
-    if table.is_mock:
-        ctx.console.print("[bold red]MOCK DATA[/bold red]: this run uses simulated stars from "
-                          f"{source_info.get('fallback', source_info['use'])}; it says nothing about real stars.")
-    n_source = len(table)
+class SourceReader:
+    """The source's chunks, with the declared fallback when the source is unavailable."""
 
-    # Cuts run before the features, except those marked `after_features` (for cuts on derived
-    # columns, such as a distance-corrected magnitude); the cut-flow lists them all in order.
+    def __init__(self, recipe: Recipe, stages: Stages, executor: str, chunk_rows: int) -> None:
+        self.recipe, self.stages, self.executor, self.chunk_rows = recipe, stages, executor, chunk_rows
+        self.info = {"use": recipe.source.component.name, "fallback_used": False}
+
+    def _chunks(self, step: Step):
+        it = source_chunks(step.component, self.stages.ctx, self.executor, self.chunk_rows)
+        while True:
+            with self.stages.run(step):
+                chunk = next(it, None)
+            if chunk is None:
+                return
+            if not isinstance(chunk, Table):
+                raise PluginError(f"source {step.component.name} returned {type(chunk).__name__}, not a Table")
+            yield chunk
+
+    def __iter__(self):
+        step, ctx = self.recipe.source, self.stages.ctx
+        chunks = self._chunks(step)
+        try:
+            first = next(chunks, None)
+        except SourceUnavailable as exc:
+            if step.fallback is None:
+                raise
+            reason = str(exc)
+            ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable:[/bold yellow] {reason}\n"
+                              f"[bold yellow]Falling back to {step.fallback.component.name}, as the recipe "
+                              "declares.[/]")
+            self.info.update(fallback_used=True, fallback=step.fallback.component.name, reason=reason)
+            step = step.fallback
+            chunks = self._chunks(step)
+            first = next(chunks, None)
+        self.step = step
+        if first is None:
+            return
+        yield first
+        yield from chunks
+
+
+class Labels:
+    """Truth labels of every row as small integer codes (33.8 million Python strings would not fit)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {}
+        self.codes: list[np.ndarray] = []
+
+    def add(self, column: pd.Series) -> None:
+        codes, uniques = pd.factorize(column.astype(str))
+        lookup = np.array([self.names.setdefault(u, len(self.names)) for u in uniques], dtype=np.int16)
+        self.codes.append(lookup[codes] if len(codes) else np.zeros(0, np.int16))
+
+    def values(self) -> pd.Categorical:
+        names = sorted(self.names, key=self.names.get)
+        return pd.Categorical.from_codes(np.concatenate(self.codes), categories=names)
+
+
+def _frame_hasher(columns) -> "hashlib._Hash":
+    h = hashlib.sha256()
+    h.update(",".join(map(str, columns)).encode())
+    return h
+
+
+def _detector_columns(step: Step, fitted, chunk: Table, score: np.ndarray, flag: np.ndarray | None,
+                      extra: Columns) -> Columns:
+    cols = Columns()
+    for name in extra.names():
+        cols.data[name], cols.info[name] = extra.data[name], extra.info[name]
+    description = getattr(fitted, "score_description", "") or f"anomaly score from {step.component.name}"
+    cols.add(f"score_{step.name}", score, description=description + " (higher = more anomalous)")
+    cols.add(f"flag_{step.name}", np.zeros(len(chunk), bool) if flag is None else flag,
+             description=f"flagged as anomalous by {step.name}")
+    return cols
+
+
+class Detectors:
+    """Fitting on the sample, scoring chunks, thresholds over all scores, saving the models."""
+
+    def __init__(self, steps: list[Step], stages: Stages, executor: str) -> None:
+        self.steps, self.stages, self.executor = steps, stages, executor
+        self.fitted: dict[str, object] = {}
+        self.legacy: dict[str, object] = {}     # whole-table detect() results (memory only)
+        self.scores: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
+        self.cuts: dict[str, float | None] = {}
+        for step in steps:
+            if not step.component.can_fit() and executor != "memory":
+                raise StageError(f"[{step.where} '{step.name}'] detector {step.component.name} has no fit/score "
+                                 "(it needs the whole table at once); run this recipe with --executor memory")
+
+    def sample_size(self, default_cap: int | None) -> int | None:
+        caps = [s.component.max_train_rows for s in self.steps if s.component.can_fit()]
+        if not caps:
+            return 0
+        if any(c is None for c in caps):
+            return default_cap
+        return max(caps)
+
+    def fit(self, sample: Table) -> None:
+        ctx = self.stages.ctx
+        for step in self.steps:
+            if not step.component.can_fit():
+                continue
+            with self.stages.run(step):
+                fitted = step.component.fit(sample, ctx)
+                extra = fitted.assign(sample)
+                sample = sample.with_columns(extra)
+                score = np.asarray(fitted.score(sample), float)
+                if score.shape != (len(sample),):
+                    raise StageError(f"fitted detector returned {score.shape} scores for {len(sample)} rows")
+                sample = sample.with_columns(_detector_columns(step, fitted, sample, score, None, Columns()))
+            self.fitted[step.name] = fitted
+
+    def score_chunk(self, chunk: Table, flags: bool) -> Table:
+        """Add every detector's columns to a chunk (flags only once the cuts are known)."""
+        ctx = self.stages.ctx
+        for step in self.steps:
+            with self.stages.run(step):
+                if step.name in self.fitted:
+                    fitted = self.fitted[step.name]
+                    extra = fitted.assign(chunk)
+                    chunk = chunk.with_columns(extra)
+                    score = np.asarray(fitted.score(chunk), float)
+                    if score.shape != (len(chunk),):
+                        raise StageError(f"fitted detector returned {score.shape} scores for {len(chunk)} rows")
+                    flag = None
+                    if flags and self.cuts.get(step.name) is not None:
+                        flag = apply_cut(score, self.cuts[step.name], step.component.threshold.upper)
+                else:
+                    det = self.legacy.get(step.name) or step.component.detect(chunk, ctx)
+                    self.legacy[step.name] = det
+                    fitted, extra = det, det.columns
+                    score = np.asarray(det.score, dtype=float)
+                    if score.shape != (len(chunk),):
+                        raise StageError(f"detector returned {score.shape} scores for {len(chunk)} rows")
+                    flag = None if det.flag is None else np.asarray(det.flag, bool)
+                if not flags:
+                    self.scores[step.name].append(score)
+                chunk = chunk.with_columns(_detector_columns(step, fitted, chunk, score, flag, extra))
+        return chunk
+
+    def thresholds(self) -> None:
+        for step in self.steps:
+            if step.name not in self.fitted:
+                continue
+            cfg = step.component.threshold
+            scores = np.concatenate(self.scores[step.name]) if self.scores[step.name] else np.empty(0)
+            self.cuts[step.name] = threshold_cut(scores, cfg) if cfg is not None else None
+
+    def finish(self, sample_table: Table, table: Table) -> dict:
+        """Save models, draw figures (``table``: the rows validators see); returns per-detector summaries."""
+        ctx = self.stages.ctx
+        out = {}
+        for step in self.steps:
+            scores = np.concatenate(self.scores[step.name]) if self.scores[step.name] else np.empty(0)
+            ctx.step = f"{step.stage}.{step.name}"
+            if step.name in self.fitted:
+                fitted, cfg = self.fitted[step.name], step.component.threshold
+                cut = self.cuts.get(step.name)
+                upper = cfg.upper if cfg is not None else None
+                n_flag = int(apply_cut(scores, cut, upper).sum())
+                threshold = threshold_record(cfg, cut)
+                summary = {"use": step.component.name, "score_description": fitted.score_description,
+                           "n_scored": int(np.isfinite(scores).sum()), "n_flagged": n_flag, **fitted.summary,
+                           "threshold": threshold}
+                rel = save_for_run(step.component, fitted, sample_table, threshold, ctx)
+                if rel is not None:
+                    summary["model_dir"] = rel
+                from .figures import score_histogram_figure
+
+                ctx.save_figure(score_histogram_figure(scores, cut, f"{step.name} ({step.component.name}) scores",
+                                                       "score"), "score_histogram",
+                                caption=f"Scores of {step.name}: {fitted.score_description}. Red line: flag "
+                                        f"threshold ({threshold['rule']}).")
+                if hasattr(fitted, "figures"):
+                    fitted.figures(table, ctx)
+            else:
+                det = self.legacy[step.name]
+                summary = {"use": step.component.name, "score_description": det.score_description,
+                           "n_scored": int(np.isfinite(scores).sum()),
+                           "n_flagged": int(0 if det.flag is None else np.asarray(det.flag, bool).sum()),
+                           **det.summary}
+            out[step.name] = summary
+        ctx.step = ""
+        return out
+
+
+def _keep_columns(table: Table, wanted: list[str] | None) -> Table:
+    """The scored table's columns: ids, the recipe's ``output.columns``, truth labels, detector/validator columns."""
+    if wanted is None:
+        return table
+    missing = [c for c in wanted if c not in table.data.columns]
+    if missing:
+        table.require(missing, "output.columns")
+    keep = [c for c in table.columns if c == table.id_column or c in wanted or c == TRUTH_COLUMN
+            or c.startswith(DETECTOR_PREFIXES)]
+    return Table(table.data[keep], {k: table.info[k] for k in keep}, table.id_column, dict(table.meta))
+
+
+def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejected: bool = False,
+               executor: str | None = None, chunk_rows: int | None = None) -> RunResult:
+    """Run every stage of a validated recipe. Raises ToolkitError subclasses on bad data."""
+    spec = recipe.spec.executor
+    executor = executor or spec.use
+    chunk_rows = check_chunk_rows(chunk_rows if chunk_rows is not None else spec.chunk_rows)
+    stream = executor == "stream"
+    ctx.executor = executor
+    stages = Stages(ctx, registry)
+    detectors = Detectors(recipe.steps["detectors"], stages, executor)
+    store = SpillStore(ctx.workdir / ".work" / "chunks") if stream else ChunkStore()
+    try:
+        return _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_rows)
+    finally:
+        store.close()
+
+
+def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_rows) -> RunResult:
+    stream = executor == "stream"
     pre = [s for s in recipe.steps["cuts"] if not s.after_features]
     post = [s for s in recipe.steps["cuts"] if s.after_features]
-    reason = np.full(n_source, "", dtype=object)
-    source_table = table
-    table, origin, flow = apply_cuts(table, pre, ctx, registry, timings, np.arange(n_source), reason)
-    _require_rows(table, n_source, flow)
+    features = recipe.steps["features"]
+    cap = detectors.sample_size(recipe.spec.executor.max_train_rows if stream else None)
+    sample = BottomK(cap) if cap != 0 else None
+    flow: dict[str, dict] = {}
+    reader = SourceReader(recipe, stages, executor, chunk_rows)
+    rejected_parts, n_source, n_rows = [], 0, 0
+    hasher, template, truth_labels = None, None, Labels()
+    first_chunk = True
 
-    for step in recipe.steps["features"]:
-        with _stage(step, ctx, registry, timings):
-            cols = step.component.compute(table, ctx)
-            table = table.with_columns(cols)
+    # pass 1: source -> cuts -> features -> cuts; keep the chunk and offer it to the training sample
+    with ctx.progress("reading, cutting, computing features", total=None) as advance:
+        for chunk in reader:
+            if first_chunk:
+                first_chunk = False
+                if chunk.is_mock:
+                    ctx.console.print("[bold red]MOCK DATA[/bold red]: this run uses simulated stars from "
+                                      f"{reader.info.get('fallback', reader.info['use'])}; it says nothing about "
+                                      "real stars.")
+                hasher = _frame_hasher(chunk.columns)
+                template = chunk
+            hasher.update(pd.util.hash_pandas_object(chunk.data, index=False).to_numpy().tobytes())
+            _check_ids(chunk, n_source)
+            n_chunk = len(chunk)
+            reason = np.full(n_chunk, "", dtype=object)
+            source_chunk = chunk
+            chunk, origin = apply_cuts(chunk, pre, stages, np.arange(n_chunk), reason, flow)
+            for step in features:
+                with stages.run(step):
+                    chunk = chunk.with_columns(step.component.compute(chunk, ctx))
+            chunk, origin = apply_cuts(chunk, post, stages, origin, reason, flow)
+            if keep_rejected:
+                removed = reason != ""
+                rejected_parts.append(source_chunk.take(removed).with_columns(Columns().add(
+                    REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row")))
+            n_source += n_chunk
+            n_rows += len(chunk)
+            if len(chunk):
+                store.add(chunk)
+                if sample is not None:
+                    sample.add(chunk.data, sample_hash(chunk.data[chunk.id_column].to_numpy(), ctx.seed))
+                if TRUTH_COLUMN in chunk.data:
+                    truth_labels.add(chunk.data[TRUTH_COLUMN])
+            advance(1)
+    if template is None:
+        raise StageError(f"source {reader.info['use']} gave no rows")
+    stages.done([reader.step, *pre, *features, *post])
+    cutflow_rows = [flow[s.name] for s in pre + post if s.name in flow]
+    _require_rows(n_rows, n_source, cutflow_rows)
+    cutflow = pd.DataFrame(cutflow_rows, columns=CUTFLOW_COLUMNS)
+    source_info = dict(reader.info, mock=template.is_mock, truth_normal=list(template.meta.get("truth_normal", [])),
+                       rows=n_source, inputs=template.meta.get("inputs", {}), table_sha256=hasher.hexdigest())
 
-    if post:
-        table, origin, post_flow = apply_cuts(table, post, ctx, registry, timings, origin, reason)
-        flow += post_flow
-        _require_rows(table, n_source, flow)
-    cutflow = pd.DataFrame(flow, columns=CUTFLOW_COLUMNS)
-    rejected = None
-    if keep_rejected:
-        removed = reason != ""
-        rejected = source_table.take(removed).with_columns(Columns().add(
-            REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row"))
+    # pass 2: fit every detector on the sample, score every chunk, thresholds over all scores
+    sample_table = None
+    if sample is not None:
+        frame = sample.result(template.id_column)
+        sample_table = Table(frame, dict(template.info), template.id_column,
+                             {**template.meta, "sample_of": n_rows})
+        ctx.record("training_sample", {"rows": len(sample_table), "of": n_rows,
+                                       "rule": "rows with the smallest sha-salted hash of (row id, seed)"})
+        detectors.fit(sample_table)
+    if detectors.steps:
+        with ctx.progress("scoring", total=len(store)) as advance:
+            for chunk in store:
+                detectors.score_chunk(chunk, flags=False)
+                advance(1)
+        detectors.thresholds()
 
-    detectors = {}
-    for step in recipe.steps["detectors"]:
-        with _stage(step, ctx, registry, timings):
-            det = step.component.detect(table, ctx)
-            score = np.asarray(det.score, dtype=float)
-            if score.shape != (len(table),):
-                raise StageError(f"detector returned {score.shape} scores for {len(table)} rows")
-            flag = np.zeros(len(table), bool) if det.flag is None else np.asarray(det.flag, bool)
-            cols = Columns()
-            for name in det.columns.names():
-                cols.data[name], cols.info[name] = det.columns.data[name], det.columns.info[name]
-            cols.add(f"score_{step.name}", score,
-                     description=(det.score_description or f"anomaly score from {step.component.name}")
-                     + " (higher = more anomalous)")
-            cols.add(f"flag_{step.name}", flag, description=f"flagged as anomalous by {step.name}")
-            table = table.with_columns(cols)
-        detectors[step.name] = {"use": step.component.name, "score_description": det.score_description,
-                                "n_scored": int(np.isfinite(score).sum()), "n_flagged": int(flag.sum()),
-                                **det.summary}
+    # pass 3: scores and flags on every chunk; written out; validators' rows gathered
+    validators = recipe.steps["validators"]
+    keep = recipe.spec.output.columns
+    parts, kept = [], []
+    n_validation = recipe.spec.executor.validation_rows
+    fraction = 1.0 if n_rows <= n_validation else n_validation / n_rows
+    with ctx.progress("writing scored rows", total=len(store)) as advance:
+        for i, chunk in enumerate(store):
+            chunk = detectors.score_chunk(chunk, flags=True) if detectors.steps else chunk
+            if stream:
+                parts.append(_write_part(ctx, _keep_columns(chunk, keep), i))
+                rows = chunk.flagged() | (unit_interval(chunk.data[chunk.id_column].to_numpy(), ctx.seed,
+                                                        VALIDATION_PURPOSE) < fraction)
+                for step in validators:
+                    with stages.run(step):
+                        chosen = step.component.select(chunk, ctx)
+                    if chosen is not None:
+                        rows |= np.asarray(chosen, bool)
+                kept.append(chunk.take(rows))
+            else:
+                kept.append(chunk)
+            advance(1)
+    stages.done(detectors.steps)
+    table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
+    detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
+    scores = {s.name: np.concatenate(detectors.scores[s.name]) for s in detectors.steps}
+    flags = {s.name: _flags_of(detectors, s, scores[s.name]) for s in detectors.steps}
 
     validation = {}
-    for step in recipe.steps["validators"]:
-        with _stage(step, ctx, registry, timings):
+    for step in validators:
+        with stages.run(step):
             val = step.component.validate(table, ctx)
             table = table.with_columns(val.columns)
         validation[step.name] = {"use": step.component.name, **val.summary}
+    stages.done(validators)
     ctx.step = ""
 
-    truth = truth_recovery(table, list(detectors))
-    rows = {"source": n_source, "after_cuts": len(table)}
-    return RunResult(table, cutflow, rejected, timings, source_info, rows, detectors, validation, truth)
+    truth = {}
+    if truth_labels.codes:
+        truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []))
+    rejected = Table.concat(rejected_parts) if keep_rejected and rejected_parts else None
+    result = RunResult(None if stream else _keep_columns(table, keep), cutflow, rejected, stages.timings,
+                       source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary, validation, truth,
+                       {"use": executor, "chunk_rows": chunk_rows if stream else None, "chunks": len(store)})
+    if stream:
+        result.validated, result.scored_parts = table, parts
+        result.rows["validated"] = len(table)
+    return result
+
+
+def _flags_of(detectors: Detectors, step: Step, scores: np.ndarray) -> np.ndarray:
+    if step.name in detectors.fitted:
+        cfg = step.component.threshold
+        return apply_cut(scores, detectors.cuts.get(step.name), cfg.upper if cfg is not None else None)
+    det = detectors.legacy[step.name]
+    return np.zeros(len(scores), bool) if det.flag is None else np.asarray(det.flag, bool)
+
+
+def _check_ids(chunk: Table, offset: int) -> None:
+    ids = chunk.data[chunk.id_column]
+    if ids.isna().any():
+        raise StageError(f"id column '{chunk.id_column}' has {int(ids.isna().sum())} missing value(s) (rows "
+                         f"{offset} onwards); every row needs an id. Name another id_column or drop those rows")
+
+
+def _write_part(ctx: RunContext, chunk: Table, index: int) -> Path:
+    from .runfolder import write_table
+
+    path = ctx.workdir / "scored" / f"part-{index:06d}.parquet"
+    path.parent.mkdir(exist_ok=True)
+    try:
+        write_table(chunk, path, "parquet")
+    except OSError as exc:
+        raise StageError(f"cannot write '{path.name}' of the scored dataset: {exc} (is the disk full?)") from exc
+    return path

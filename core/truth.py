@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .table import TRUTH_COLUMN, Table
 
-
-def truth_recovery(table: Table, detector_names: list[str]) -> dict:
+def truth_recovery(labels, scores: dict[str, np.ndarray], flags: dict[str, np.ndarray],
+                   normal: list[str] | None = None) -> dict:
     """Per detector and population: ROC AUC of the score, recall and precision of the flags.
 
-    ``table.meta['truth_normal']`` (if the source sets it) names the ordinary
-    populations; all others are also pooled as ``anomalous``.
+    ``labels``: the truth label of every row (array or Categorical); ``scores``
+    and ``flags``: per detector step, one value per row. ``normal`` names the
+    ordinary populations; all others are also pooled as ``anomalous``.
     """
-    if TRUTH_COLUMN not in table.data.columns:
-        return {}
     from sklearn.metrics import roc_auc_score
 
-    labels = table.data[TRUTH_COLUMN].astype(str).to_numpy()
-    groups = {p: labels == p for p in sorted(set(labels))}
-    normal = set(table.meta.get("truth_normal", []))
+    labels = pd.Categorical(labels)
+    names = [str(c) for c in labels.categories]
+    codes = labels.codes
+    groups = {p: codes == i for i, p in sorted(enumerate(names), key=lambda t: t[1])}
+    normal = set(normal or [])
     if normal and any(p not in normal for p in groups):
-        groups["anomalous"] = ~np.isin(labels, list(normal))
+        groups["anomalous"] = ~np.isin(np.asarray(names, dtype=object)[codes], list(normal))
     out = {}
-    for det in detector_names:
-        score = table.array(f"score_{det}")
-        flag_col = f"flag_{det}"
-        flag = table.data[flag_col].to_numpy(bool) if flag_col in table.data else np.zeros(len(table), bool)
+    for det, score in scores.items():
+        score = np.asarray(score, float)
+        flag = np.asarray(flags.get(det, np.zeros(len(score), bool)), bool)
         ok = np.isfinite(score)
         res = {}
         for pop, is_pop in groups.items():

@@ -96,3 +96,51 @@ detectors:
 
 def frame(**cols) -> Table:
     return Table(pd.DataFrame(cols))
+
+
+class FittedMedianDistance:
+    """Fitted state of ``MedianDistanceDetector``: medians and MADs, saved as arrays."""
+
+    def __init__(self, features, med, mad):
+        self.features, self.med, self.mad = list(features), np.asarray(med), np.asarray(mad)
+        self.score_description = "robust distance from the training medians (MAD units)"
+        self.summary = {"medians": self.med.tolist()}
+
+    def assign(self, table):
+        return Columns()
+
+    def score(self, table):
+        X = table.data[self.features].to_numpy(float)
+        return np.sqrt((((X - self.med) / self.mad) ** 2).sum(axis=1))
+
+    def save(self, files):
+        files.write_arrays("median.npz", {"med": self.med, "mad": self.mad})
+        return {"features": self.features}
+
+
+class MedianDistanceDetector(Detector):
+    """A third-party detector written against the fit/score contract (no base class from the toolkit's plugins)."""
+
+    name = "test.median_distance"
+    summary = "Robust distance from the training medians, fitted and saved."
+
+    class Config(Config):
+        features: list[str]
+        max_train_rows: int | None = None
+        threshold: dict | None = None
+
+    @property
+    def threshold(self):
+        from toolkit.core import ThresholdConfig
+
+        return ThresholdConfig(**(self.config.threshold or {"method": "top_k", "value": 5}))
+
+    def fit(self, sample, ctx):
+        X = sample.data[self.config.features].to_numpy(float)
+        med = np.median(X, axis=0)
+        return FittedMedianDistance(self.config.features, med, np.median(np.abs(X - med), axis=0) * 1.4826)
+
+    @classmethod
+    def load(cls, files, state):
+        arrays = files.read_arrays("median.npz")
+        return FittedMedianDistance(state["features"], arrays["med"], arrays["mad"])

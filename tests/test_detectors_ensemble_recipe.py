@@ -4,14 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.core import RunContext, StageError, Table
+from toolkit.core import RunContext, StageError, Table, sample_hash
 from toolkit.plugins.detectors.ensemble import EnsembleDetector, fractional_rank
 
 OTHER_PLUGINS = "toolkit.gaia,toolkit.orbits,toolkit.symbiotic,toolkit.mixture,toolkit.hipparcos,toolkit.catalogs"
 
 
 def test_fractional_rank_ignores_nan_and_averages_ties():
-    r = fractional_rank(np.array([10.0, np.nan, 30.0, 20.0, 20.0]))
+    values = np.array([10.0, np.nan, 30.0, 20.0, 20.0])
+    r = fractional_rank(values, np.sort(values[np.isfinite(values)]))
     np.testing.assert_allclose(r, [0.25, np.nan, 1.0, 0.625, 0.625])
 
 
@@ -84,11 +85,14 @@ def test_every_detector_runs_from_a_recipe(tmp_path, monkeypatch):
         assert result.detectors[step]["score_description"]
     assert result.detectors["ae"]["n_flagged"] == 5 and data["flag_ae"][:5].sum() >= 4
     assert np.isnan(data["score_ae"][7]) and np.isfinite(data["score_pca"][7])   # drop vs median
-    assert np.isnan(data["score_vae"]).sum() == 150 + 1                          # train_fraction: NaN for training rows
-    assert data["insample_iforest"].sum() == 150
+    trained = data["fold_vae"].to_numpy() == -1                                  # train_fraction: NaN for training rows
+    assert 100 < trained.sum() < 200
+    np.testing.assert_array_equal(np.isnan(data["score_vae"]), trained | (np.arange(300) == 7))
+    h = sample_hash(data["row_id"].to_numpy(), 5)                                # its 150-row sample, in-sample
+    in_sample = h <= np.sort(h)[149]
+    np.testing.assert_array_equal(data["insample_iforest"], in_sample & (np.arange(300) != 7))   # row 7: NaN
     assert result.detectors["combined"]["n_flagged"] == 6
-    assert ctx.notes["detectors.pca"]["nonfinite_rows"]["nan_policy"] == "median"
-    for step in ("ae", "vae", "iforest", "lof", "pca", "pyod"):
+    assert ctx.notes["detectors.pca"]["nonfinite_training_rows"]["nan_policy"] == "median"
+    for step in ("ae", "vae", "iforest", "lof", "pca", "pyod", "combined"):
         assert (tmp_path / "run" / "models" / step / "model.json").is_file()
-    assert not (tmp_path / "run" / "models" / "combined").exists()
     get_registry(fresh=True)

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.core import RunContext, StageError, Table, ToolkitError
+from toolkit.core import RunContext, StageError, Table, ToolkitError, unit_interval
+from toolkit.core.models import load_model as core_load_model
 from toolkit.plugins.detectors.autoencoder import AutoencoderDetector
 from toolkit.plugins.detectors.baselines import (IsolationForestDetector, LOFDetector, PCADetector, PyODDetector,
                                                  pyod_class)
-from toolkit.plugins.detectors.saved import load_model, score_saved_model
+from toolkit.plugins.detectors.saved import score_saved_model
 from toolkit.plugins.detectors.vae import VAEDetector
 
 FEATURES = ["a", "b", "c", "d"]
@@ -39,6 +40,11 @@ def make_table(n=N, seed=0) -> Table:
     for f in FEATURES:
         t.info[f].unit = "km / s"
     return t
+
+
+def load_model(folder):
+    """Load a saved model folder (PyOD models are pickles: these tests made them, so they trust them)."""
+    return core_load_model(folder, trust_pickle=True)
 
 
 def run_ctx(tmp_path, step="det", seed=1) -> RunContext:
@@ -73,9 +79,22 @@ def test_saved_model_round_trip_gives_identical_scores(cls, params, tmp_path):
     assert doc["features"] == FEATURES and doc["component"] == cls.name
     assert doc["feature_units"] == {f: "km / s" for f in FEATURES}
     assert "numpy" in doc["versions"]
-    again = model.score(table.data[FEATURES].to_numpy())
+    again = model.score(table)                       # a new table (no fold column): the single model
     np.testing.assert_array_equal(again, out.score)
     assert out.columns.data["insample_det"].all()
+
+
+@pytest.mark.parametrize("cls,params", DETECTORS, ids=IDS)
+def test_saved_kfold_model_reproduces_the_runs_out_of_fold_scores(cls, params, tmp_path):
+    """kfold: the run's table carries fold_<step>; the saved fold models give back every score exactly."""
+    table = make_table()
+    out = cls(features=FEATURES, folds=3, **params).detect(table, run_ctx(tmp_path))
+    model, _ = load_model(tmp_path / "run" / "models" / "det")
+    with_folds = table.with_columns(out.columns)
+    np.testing.assert_array_equal(model.score(with_folds), out.score)
+    assert set(np.unique(out.columns.data["fold_det"])) == {0, 1, 2}
+    new_rows = model.score(table)                    # no fold column: the final model, fitted on every row
+    assert np.isfinite(new_rows).all() and not np.array_equal(new_rows, out.score)
 
 
 @pytest.mark.parametrize("cls,params", DETECTORS[:2], ids=IDS[:2])
@@ -91,18 +110,25 @@ def test_same_seed_same_scores_other_seed_other_scores(cls, params, tmp_path):
 def test_kfold_saves_a_final_model_and_says_so(tmp_path):
     out = AutoencoderDetector(features=FEATURES, folds=3, **FAST_AE).detect(make_table(), run_ctx(tmp_path))
     doc = json.loads((tmp_path / "run" / "models" / "det" / "model.json").read_text())
-    assert doc["n_train"] == N and "final model fitted on all usable rows" in doc["saved_model"]
+    state = doc["state"]
+    assert state["n_fold_models"] == 3 and state["models"][state["final"]]["n_train"] == N
+    assert "final model on the whole sample" in out.summary["saved_model"]
+    assert sum(m["n_train"] for m in state["models"][:3]) == 2 * N      # each row trains two of three folds
     assert doc["threshold"]["cut"] == out.summary["threshold"]["cut"]
+    assert sorted(doc["files"]) == ["arrays.npz"] and len(doc["files"]["arrays.npz"]["sha256"]) == 64
     assert out.summary["model_dir"] == "models/det"            # relative: the run folder moves into place
-    assert len(doc["history"]["train"]) == 8
+    assert len(state["models"][state["final"]]["history"]["train"]) == 8
     assert out.summary["epochs_run"] == {"fold 1": 8, "fold 2": 8, "fold 3": 8, "final": 8}
     assert (tmp_path / "run" / "figures" / "det_loss_curves.png").is_file()
 
 
 def test_train_fraction_scores_only_held_out_rows(tmp_path):
-    out = PCADetector(features=FEATURES, policy="train_fraction", train_fraction=0.5).detect(make_table(),
-                                                                                             run_ctx(tmp_path))
-    assert np.isnan(out.score).sum() == N // 2
+    table = make_table()
+    out = PCADetector(features=FEATURES, policy="train_fraction", train_fraction=0.5).detect(table, run_ctx(tmp_path))
+    trained = unit_interval(table.data["row_id"].to_numpy(), 1, "split:det") < 0.5   # seed 1, step det
+    assert 0.4 * N < trained.sum() < 0.6 * N
+    np.testing.assert_array_equal(np.isnan(out.score), trained)
+    np.testing.assert_array_equal(out.columns.data["fold_det"], np.where(trained, -1, 0))
     assert not out.flag[np.isnan(out.score)].any()
 
 
@@ -115,9 +141,10 @@ def test_lesson_architectures_and_full_batch(tmp_path):
         arch = "-".join(map(str, [4, *layers, *layers[-2::-1], 4]))
         assert arch in out.score_description
         model, _ = load_model(tmp_path / str(layers[0]) / "run" / "models" / "det")
-        weights = [p.shape for p in model.estimator.net.parameters() if p.ndim == 2]
+        estimator = model.final.estimator
+        weights = [p.shape for p in estimator.net.parameters() if p.ndim == 2]
         assert [w[0] for w in weights] == [*layers, *layers[-2::-1], 4]
-        assert model.estimator.history["epochs_run"] == 5 and model.estimator.history["validation"] == []
+        assert estimator.history["epochs_run"] == 5 and estimator.history["validation"] == []
 
 
 def test_early_stopping_stops_and_keeps_best_weights(tmp_path):
@@ -125,7 +152,7 @@ def test_early_stopping_stops_and_keeps_best_weights(tmp_path):
                               patience=2, policy="fit_all")
     out = det.detect(make_table(), run_ctx(tmp_path))
     model, _ = load_model(tmp_path / "run" / "models" / "det")
-    h = model.estimator.history
+    h = model.final.estimator.history
     assert h["stopped_early"] and h["epochs_run"] < 200
     assert h["epochs_run"] - h["best_epoch"] == 2
     assert out.summary["epochs_run"]["model"] == h["epochs_run"]
@@ -175,7 +202,7 @@ def test_nan_and_inf_dropped_get_nan_score_and_are_recorded(tmp_path):
     ctx = run_ctx(tmp_path)
     out = PCADetector(features=FEATURES, nan_policy="drop").detect(t, ctx)
     assert np.isnan(out.score[[10, 11]]).all() and np.isfinite(np.delete(out.score, [10, 11])).all()
-    note = ctx.notes["detectors.det"]["nonfinite_rows"]
+    note = ctx.notes["detectors.det"]["nonfinite_training_rows"]
     assert note["rows"] == 2 and note["per_feature"] == {"a": 1, "b": 1} and note["nan_policy"] == "drop"
     assert "NaN/inf features: NaN" in out.score_description
 
@@ -186,10 +213,10 @@ def test_nan_median_imputation_scores_every_row_and_is_saved(tmp_path):
     ctx = run_ctx(tmp_path)
     out = PCADetector(features=FEATURES, nan_policy="median", policy="fit_all").detect(t, ctx)
     assert np.isfinite(out.score).all()
-    assert ctx.notes["detectors.det"]["nonfinite_rows"]["action"] == "imputed with training medians"
+    assert ctx.notes["detectors.det"]["nonfinite_training_rows"]["action"] == "imputed with training medians"
     model, _ = load_model(tmp_path / "run" / "models" / "det")
     finite_a = t.data["a"].dropna()
-    assert model.preprocessor.median_[0] == pytest.approx(np.median(finite_a))
+    assert model.final.preprocessor.median_[0] == pytest.approx(np.median(finite_a))
 
 
 def test_pyod_missing_gives_a_clear_error(monkeypatch):
@@ -246,11 +273,12 @@ def test_load_model_on_a_folder_without_model_json(tmp_path):
 
 def test_scoring_is_chunk_pure(tmp_path):
     table = make_table()
-    AutoencoderDetector(features=FEATURES, policy="fit_all", **FAST_AE).detect(table, run_ctx(tmp_path))
+    out = AutoencoderDetector(features=FEATURES, folds=2, **FAST_AE).detect(table, run_ctx(tmp_path))
     model, _ = load_model(tmp_path / "run" / "models" / "det")
-    X = table.data[FEATURES].to_numpy()
-    np.testing.assert_array_equal(model.score(X), model.score(X, chunk_rows=64))
-    np.testing.assert_array_equal(model.score(X), np.concatenate([model.score(p) for p in np.array_split(X, 3)]))
+    with_folds = table.with_columns(out.columns)
+    whole = model.score(with_folds)
+    np.testing.assert_array_equal(whole, np.concatenate([model.score(p) for p in with_folds.split(3)]))
+    np.testing.assert_array_equal(whole, out.score)
 
 
 def test_vae_elbo_score_adds_the_kl_term():

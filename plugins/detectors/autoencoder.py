@@ -57,6 +57,7 @@ class TorchEstimator(Estimator):
         self.validation_fraction, self.patience, self.full_batch = validation_fraction, patience, full_batch
         self.threads = threads
         self.net = None
+        self._net64 = None   # float64 copy of the trained net, for scoring
         self.n_features_ = None
         self.history = None
 
@@ -86,6 +87,7 @@ class TorchEstimator(Estimator):
                 self.net, self.train_loss, X, epochs=self.epochs, batch_size=self.batch_size,
                 learning_rate=self.learning_rate, validation_fraction=self.validation_fraction,
                 patience=self.patience, full_batch=self.full_batch, seed=seed, advance=advance)
+        self._net64 = None
         return self
 
     def reconstruct_rows(self, net, xb):
@@ -98,11 +100,19 @@ class TorchEstimator(Estimator):
             raise RuntimeError("fit the estimator (or load a saved one) before scoring or reconstructing")
         import torch
 
+        # Scoring must not depend on which rows share a batch (a streamed run batches rows differently
+        # from an in-memory one). float32 matrix products change in the last bits with the batch size, so
+        # the trained weights score in float64 and the result is rounded to float32: batch-size effects
+        # (~1e-16) then vanish below the float32 step (~1e-7) that the trained network resolves anyway.
+        if self._net64 is None:
+            import copy
+
+            self._net64 = copy.deepcopy(self.net).double()
+            self._net64.train(False)
         with torch_session(0, self.threads), torch.no_grad():
-            self.net.train(False)
             for start in range(0, len(X), SCORE_BATCH):
-                xb = torch.from_numpy(np.ascontiguousarray(X[start:start + SCORE_BATCH], dtype=np.float32))
-                out[start:start + len(xb)] = rows_fn(self.net, xb).double().numpy()
+                xb = torch.from_numpy(np.ascontiguousarray(X[start:start + SCORE_BATCH], dtype=np.float64))
+                out[start:start + len(xb)] = rows_fn(self._net64, xb).numpy().astype(np.float32)
         return out
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
@@ -127,6 +137,7 @@ class TorchEstimator(Estimator):
             self.net = self.build(self.n_features_)
             self.net.load_state_dict(arrays_to_state_dict(state["arrays"]))
             self.net.train(False)
+        self._net64 = None
 
     @staticmethod
     def _training_kwargs(params: dict) -> dict:
@@ -188,6 +199,7 @@ class TorchTrainingConfig(DetectorConfig):
 
 class AutoencoderDetector(EstimatorDetector):
     name = "detect.autoencoder"
+    estimator_class = AutoencoderEstimator
     summary = "MLP autoencoder (torch); score = summed squared reconstruction error of standardised features."
 
     class Config(TorchTrainingConfig):

@@ -184,6 +184,7 @@ class PyODEstimator(Estimator):
 
 class IsolationForestDetector(EstimatorDetector):
     name = "detect.isolation_forest"
+    estimator_class = IsolationForestEstimator
     summary = "Isolation forest (scikit-learn); score = isolation anomaly score in (0, 1]."
 
     class Config(DetectorConfig):
@@ -200,6 +201,7 @@ class IsolationForestDetector(EstimatorDetector):
 
 class LOFDetector(EstimatorDetector):
     name = "detect.lof"
+    estimator_class = LOFEstimator
     summary = "Local outlier factor (scikit-learn, novelty=True); score = LOF (about 1 inliers, larger outliers)."
 
     class Config(DetectorConfig):
@@ -215,6 +217,7 @@ class LOFDetector(EstimatorDetector):
 
 class PCADetector(EstimatorDetector):
     name = "detect.pca"
+    estimator_class = PCAEstimator
     summary = "PCA reconstruction error: squared distance from the leading principal-component subspace."
 
     class Config(DetectorConfig):
@@ -233,6 +236,8 @@ class PCADetector(EstimatorDetector):
 
 class PyODDetector(EstimatorDetector):
     name = "detect.pyod"
+    estimator_class = PyODEstimator
+    objects_format = "pickle"   # PyOD models have no other saved form: loading needs --trust-pickle
     summary = "Any PyOD detector by class name (optional extra); score = its decision_function."
 
     class Config(DetectorConfig):

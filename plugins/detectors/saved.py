@@ -1,137 +1,31 @@
-"""Saving a fitted model to a folder, loading it back, and scoring a new table with it.
+"""``toolkit score``: score a table with a saved model, chunk by chunk, exactly as the run did.
 
-A model folder holds:
-
-- ``model.json``: format version, component and step name, estimator kind and
-  parameters, feature list (with units), detector config, preprocessor
-  parameters, the threshold (method and the numeric cut used in the run),
-  which rows trained it, loss history, library versions;
-- ``arrays.npz``: every numeric array (network weights, scaler mean/scale,
-  imputation medians, PCA components), read with ``allow_pickle=False``;
-- ``objects.pkl``: only for scikit-learn/PyOD models that have no array form
-  (isolation forest, LOF, PyOD). Unpickling runs code: load only model folders
-  you trust.
+The model folder is loaded through ``toolkit.core.models`` (sha256-checked
+plain files, the component that saved it found in the registry, pickles only
+with ``trust_pickle``), so models of third-party detectors score like the
+built-in ones. A run's own table (``scored.parquet`` or ``scored/``) carries
+the bookkeeping columns (``fold_<step>``) that say which fitted model scores
+each row, so its scores come back identical; a new table is scored by the
+final model. Feature units saved with the model are honoured: a column in
+other units is converted with astropy, one in incompatible units is refused.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import pickle
-import platform
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+import pandas as pd
 
-from toolkit.core import StageError, Table, ToolkitError
-from toolkit.core.io import atomic_write, json_default
+from toolkit.core import StageError, Table, ThresholdConfig, ToolkitError, apply_cut, threshold_cut
+from toolkit.core.io import atomic_write, json_default, read_table
+from toolkit.core.models import load_model
 
-from .model import DEFAULT_CHUNK_ROWS, FittedModel
-from .preprocess import Preprocessor, feature_matrix
-from .thresholds import ThresholdConfig, apply_cut, threshold_cut
+from .model import DEFAULT_CHUNK_ROWS
 
-FORMAT_VERSION = 1
-
-#: estimator kind -> "module:class" (imported only when a model of that kind is loaded)
-ESTIMATORS = {
-    "autoencoder": "toolkit.plugins.detectors.autoencoder:AutoencoderEstimator",
-    "vae": "toolkit.plugins.detectors.vae:VAEEstimator",
-    "isolation_forest": "toolkit.plugins.detectors.baselines:IsolationForestEstimator",
-    "lof": "toolkit.plugins.detectors.baselines:LOFEstimator",
-    "pca": "toolkit.plugins.detectors.baselines:PCAEstimator",
-    "pyod": "toolkit.plugins.detectors.baselines:PyODEstimator",
-}
-
-
-def library_versions(extra: dict | None = None) -> dict[str, str]:
-    import sklearn
-
-    import toolkit
-
-    out = {"python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__,
-           "toolkit": getattr(toolkit, "__version__", "unknown")}
-    out.update(extra or {})
-    return out
-
-
-def save_model(model: FittedModel, folder: Path | str, info: dict) -> Path:
-    """Write ``model`` into ``folder`` (each file atomically); ``info`` goes into model.json."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    est_state = model.estimator.get_state()
-    pre_state = model.preprocessor.get_state()
-    arrays = {f"estimator/{k}": np.asarray(v) for k, v in est_state.get("arrays", {}).items()}
-    arrays.update({f"preprocess/{k}": np.asarray(v) for k, v in pre_state["arrays"].items()})
-    doc = {
-        "format_version": FORMAT_VERSION,
-        **info,
-        "features": model.features,
-        "n_train": model.n_train,
-        "estimator": {"kind": model.estimator.kind, "params": est_state.get("params", {})},
-        "preprocess": pre_state["params"],
-        "history": model.estimator.history,
-        "versions": library_versions(model.estimator.versions()),
-        "files": ["model.json", "arrays.npz"] + (["objects.pkl"] if est_state.get("objects") else []),
-    }
-    def write_arrays(path: Path) -> None:
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
-
-    atomic_write(folder / "arrays.npz", write_arrays)
-    if est_state.get("objects"):
-        atomic_write(folder / "objects.pkl", lambda p: p.write_bytes(pickle.dumps(est_state["objects"], protocol=4)))
-    text = json.dumps(doc, indent=2, default=json_default)
-    atomic_write(folder / "model.json", lambda p: p.write_text(text))
-    return folder
-
-
-def _estimator_class(kind: str):
-    target = ESTIMATORS.get(kind)
-    if target is None:
-        raise ToolkitError(f"saved model has unknown estimator kind '{kind}'; known: {', '.join(ESTIMATORS)}")
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
-
-
-def load_model(folder: Path | str) -> tuple[FittedModel, dict]:
-    """Read a model folder; returns the model and the parsed model.json."""
-    folder = Path(folder)
-    meta_path = folder / "model.json"
-    if not meta_path.is_file():
-        raise ToolkitError(f"'{folder}' is not a saved model folder: model.json is missing. A run writes its "
-                           "models under <run folder>/models/<detector step name>/")
-    doc = json.loads(meta_path.read_text())
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise ToolkitError(f"{meta_path}: model format version {doc.get('format_version')} is not supported "
-                           f"(this toolkit reads version {FORMAT_VERSION})")
-    with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    objects = {}
-    if (folder / "objects.pkl").is_file():
-        objects = pickle.loads((folder / "objects.pkl").read_bytes())
-    est_arrays = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("estimator/")}
-    pre_arrays = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("preprocess/")}
-    estimator = _estimator_class(doc["estimator"]["kind"]).from_state(
-        {"params": doc["estimator"]["params"], "arrays": est_arrays, "objects": objects})
-    estimator.history = doc.get("history")
-    pre = Preprocessor.from_state({"params": doc["preprocess"], "arrays": pre_arrays})
-    return FittedModel(list(doc["features"]), pre, estimator, n_train=doc.get("n_train", 0), meta=doc), doc
-
-
-def _read_any_table(path: Path, id_column: str | None) -> Table:
-    """Read Parquet with pandas, anything else with astropy; keep ``id_column`` only when the file has it."""
-    path = Path(path)
-    if not path.is_file():
-        raise StageError(f"table file '{path}' does not exist")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pandas as pd
-
-        df = pd.read_parquet(path)
-        return Table(df, id_column=id_column if id_column in df.columns else "row_id")
-    from toolkit.core.io import read_table
-
-    tab = read_table(path)
-    return Table.from_astropy(tab, id_column=id_column if id_column in tab.colnames else None)
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def parse_threshold_option(text: str | None) -> dict | None:
@@ -150,55 +44,178 @@ def parse_threshold_option(text: str | None) -> dict | None:
     return cfg.model_dump()
 
 
+class TableChunks:
+    """A table file, a Parquet file or a Parquet dataset folder, read in chunks with its column units."""
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        self.path, self.chunk_rows = Path(path), chunk_rows
+        self.parquet = self.path.is_dir() or self.path.suffix.lower() in PARQUET_SUFFIXES
+        if not self.path.exists():
+            raise StageError(f"table '{self.path}' does not exist")
+        if self.parquet:
+            import pyarrow.dataset as ds
+
+            try:
+                self.dataset = ds.dataset(str(self.path), format="parquet")
+                self.columns = list(self.dataset.schema.names)
+            except Exception as exc:
+                raise StageError(f"cannot read '{self.path}' as Parquet: {type(exc).__name__}: {exc}") from None
+            self.units = self._parquet_units()
+        else:
+            self.table = read_table(self.path)
+            self.columns = list(self.table.colnames)
+            self.units = {c: (str(self.table[c].unit) if self.table[c].unit is not None else None)
+                          for c in self.columns}
+
+    def _parquet_units(self) -> dict[str, str | None]:
+        """Units astropy wrote into the Parquet metadata (none for files written by other tools)."""
+        import yaml
+
+        meta = self.dataset.schema.metadata or {}
+        raw = meta.get(b"table_meta_yaml")
+        if raw is None:
+            files = getattr(self.dataset, "files", [])
+            if files:
+                import pyarrow.parquet as pq
+
+                raw = (pq.read_schema(files[0]).metadata or {}).get(b"table_meta_yaml")
+        units = {c: None for c in self.columns}
+        if raw:
+            try:
+                for entry in yaml.safe_load(raw.decode()).get("datatype", []):
+                    units[entry["name"]] = entry.get("unit")
+            except Exception:
+                pass  # no readable unit metadata: columns count as unit-less
+        return units
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self.parquet:
+            for batch in self.dataset.to_batches(batch_size=self.chunk_rows):
+                if batch.num_rows:
+                    yield batch.to_pandas()
+        else:
+            frame = Table.from_astropy(self.table).data
+            for start in range(0, len(frame), self.chunk_rows):
+                yield frame.iloc[start:start + self.chunk_rows].reset_index(drop=True)
+
+
+def unit_factors(model_units: dict, table_units: dict, table_path: Path) -> tuple[dict[str, float], list[str]]:
+    """Per feature, the factor taking the table's unit to the model's; unit-less columns are assumed in the model's."""
+    import astropy.units as u
+
+    factors, assumed = {}, []
+    for name, want in model_units.items():
+        have = table_units.get(name)
+        if not want or not have:
+            if want and not have:
+                assumed.append(name)
+            factors[name] = 1.0
+            continue
+        try:
+            factors[name] = float(u.Unit(have).to(u.Unit(want)))
+        except (ValueError, u.UnitConversionError):
+            raise StageError(f"table '{table_path}': column '{name}' is in {have}, but the model was trained on "
+                             f"{want}, and {have} cannot be converted to {want}; compute '{name}' in {want} first"
+                             ) from None
+    return factors, assumed
+
+
 def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Path | str, *,
                       threshold: ThresholdConfig | dict | None = None, name: str | None = None,
                       id_column: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                      force: bool = False) -> dict:
+                      force: bool = False, trust_pickle: bool = False, registry=None) -> dict:
     """Score a table with a saved model; write ``scored.parquet``, ``flagged.parquet``, ``score_summary.json``.
 
     The table must hold every feature the model was trained on (a StageError
     names the missing ones). Flags use the numeric cut saved with the model
-    unless ``threshold`` asks for another rule, which is then applied to the
-    new scores. Columns are ``score_<step>``/``flag_<step>`` (``..._rescored``
-    when the table already has them, e.g. a run's own scored table). Output files are written atomically; an existing ``out_dir``
-    that already holds ``scored.parquet`` is refused unless ``force``.
+    unless ``threshold`` asks for another rule, applied to the new scores.
+    Columns are ``score_<step>``/``flag_<step>`` (``..._rescored`` when the table
+    already has them, e.g. a run's own scored table). Outputs are written
+    atomically; an ``out_dir`` that already holds results is refused unless ``force``.
     """
-    model, doc = load_model(model_dir)
-    table_path, out_dir = Path(table_path), Path(out_dir)
+    if not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ToolkitError(f"--chunk-rows must be a whole number >= 1 (got {chunk_rows!r})")
+    model_dir, table_path, out_dir = Path(model_dir), Path(table_path), Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ToolkitError(f"--out '{out_dir}' exists and is not a folder")
     if (out_dir / "scored.parquet").exists() and not force:
         raise ToolkitError(f"'{out_dir}' already holds scored.parquet; pick another --out or pass --force")
-    table = _read_any_table(table_path, id_column or doc.get("id_column"))
-    missing = [f for f in model.features if f not in table.data.columns]
+    fitted, doc = load_model(model_dir, registry, trust_pickle)
+    features = list(doc["features"])
+    source = TableChunks(table_path, chunk_rows)
+    missing = [f for f in features if f not in source.columns]
     if missing:
         raise StageError(f"table '{table_path}' lacks the feature column(s) the model in '{model_dir}' was trained "
-                         f"on: {', '.join(repr(m) for m in missing)}. The model needs: {', '.join(model.features)}. "
+                         f"on: {', '.join(repr(m) for m in missing)}. The model needs: {', '.join(features)}. "
                          "Compute them with the same features as the training recipe first.")
-    X = feature_matrix(table, model.features, f"score with {model_dir}")
-    scores = model.score(X, chunk_rows)
-    saved_thr = doc.get("threshold", {})
+    factors, assumed = unit_factors(doc.get("feature_units") or {}, source.units, table_path)
+    id_col = id_column or doc.get("id_column")
+    if id_column and id_column not in source.columns:
+        raise StageError(f"table '{table_path}' has no id column '{id_column}'")
+
+    def chunks() -> Iterator[Table]:
+        offset = 0
+        for frame in source:
+            for f, k in factors.items():
+                if k != 1.0:
+                    frame[f] = frame[f].to_numpy(float) * k
+            use_id = id_col if id_col in frame.columns else "row_id"
+            if use_id == "row_id" and "row_id" not in frame.columns:
+                frame.insert(0, "row_id", np.arange(offset, offset + len(frame), dtype=np.int64))
+            offset += len(frame)
+            yield Table(frame, id_column=use_id)
+
+    scores = np.concatenate([np.asarray(fitted.score(t), float) for t in chunks()] or [np.empty(0)])
+    saved = doc.get("threshold") or {}
     if threshold is None:
-        cut, upper, rule = saved_thr.get("cut"), saved_thr.get("upper"), f"saved cut from the run ({saved_thr.get('rule')})"
+        cut, upper, rule = saved.get("cut"), saved.get("upper"), f"saved cut from the run ({saved.get('rule')})"
     else:
         cfg = threshold if isinstance(threshold, ThresholdConfig) else ThresholdConfig(**threshold)
         cut, upper, rule = threshold_cut(scores, cfg), cfg.upper, cfg.describe() + " (on these scores)"
     flags = apply_cut(scores, cut, upper)
-    step = name or doc.get("step") or doc["estimator"]["kind"]
-    df = table.data.copy()
+    step = name or doc.get("step") or doc["component"]
     score_col, flag_col = f"score_{step}", f"flag_{step}"
-    if score_col in df.columns or flag_col in df.columns:   # e.g. a run's own scored table: keep its scores
+    if score_col in source.columns or flag_col in source.columns:   # a run's own table: keep its scores
         score_col, flag_col = f"{score_col}_rescored", f"{flag_col}_rescored"
-    df[score_col] = scores
-    df[flag_col] = flags
-    order = np.argsort(-scores[flags], kind="stable")
-    flagged = df[flags].iloc[order]
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(out_dir / "scored.parquet", lambda p: df.to_parquet(p, index=False))
+    flagged_parts, start = [], 0
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write_scored(tmp: Path) -> None:
+        nonlocal start
+        writer = None
+        try:
+            for t in chunks():
+                df = t.data
+                df[score_col] = scores[start:start + len(df)]
+                df[flag_col] = flags[start:start + len(df)]
+                start += len(df)
+                flagged_parts.append(df[df[flag_col]])
+                batch = pa.Table.from_pandas(df, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, batch.schema)
+                writer.write_table(batch.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    atomic_write(out_dir / "scored.parquet", write_scored)
+    flagged = pd.concat(flagged_parts, ignore_index=True) if flagged_parts else pd.DataFrame()
+    if len(flagged):
+        flagged = flagged.iloc[np.argsort(-flagged[score_col].to_numpy(), kind="stable")]
     atomic_write(out_dir / "flagged.parquet", lambda p: flagged.to_parquet(p, index=False))
-    summary = {"model_dir": str(model_dir), "table": str(table_path), "rows": int(len(df)),
-               "scored": int(np.isfinite(scores).sum()), "flagged": int(flags.sum()), "score_column": score_col,
-               "flag_column": flag_col, "score_description": doc.get("score_description", ""),
+    summary = {"model_dir": str(model_dir), "component": doc["component"], "table": str(table_path),
+               "rows": int(len(scores)), "scored": int(np.isfinite(scores).sum()), "flagged": int(flags.sum()),
+               "score_column": score_col, "flag_column": flag_col,
+               "score_description": doc.get("score_description", ""),
                "threshold": {"rule": rule, "cut": cut, "upper": upper},
-               "note": "scores come from the saved model (see model.json 'saved_model'), not out-of-fold"}
-    atomic_write(out_dir / "score_summary.json", lambda p: p.write_text(json.dumps(summary, indent=2,
-                                                                                    default=json_default)))
+               "unit_conversions": {f: k for f, k in factors.items() if k != 1.0},
+               "assumed_units": {f: doc["feature_units"][f] for f in assumed},
+               "note": ("rows carrying the run's fold column were scored by the fitted model that scored them in "
+                        "the run; other rows by the final model")}
+    atomic_write(out_dir / "score_summary.json",
+                 lambda p: p.write_text(json.dumps(summary, indent=2, default=json_default)))
     return summary
+

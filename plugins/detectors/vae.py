@@ -95,6 +95,7 @@ class VAEEstimator(TorchEstimator):
 
 class VAEDetector(EstimatorDetector):
     name = "detect.vae"
+    estimator_class = VAEEstimator
     summary = "Variational autoencoder (torch, MSE + beta*KL); score = reconstruction error or negative ELBO."
 
     class Config(TorchTrainingConfig):

@@ -1,0 +1,93 @@
+"""Executors: where a run's chunks live. They never change what a component computes.
+
+``memory``: the source is loaded whole and is one chunk; scored rows stay in
+memory and are written as ``scored.parquet``.
+``stream``: the source yields chunks of ``chunk_rows`` rows; each chunk, after
+cuts and features, is spilled to a Parquet file in the staging folder, read
+back to be scored, and written as one part of the ``scored/`` Parquet dataset.
+Memory then holds one chunk, the training sample, one float per row and
+detector (scores, for exact thresholds) and the rows validators need.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from .errors import StageError, ToolkitError
+from .table import ColumnInfo, Table
+
+EXECUTORS = ("memory", "stream")
+
+
+def check_chunk_rows(chunk_rows: int) -> int:
+    if not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ToolkitError(f"chunk size must be a whole number of rows >= 1 (got {chunk_rows!r})")
+    return chunk_rows
+
+
+class ChunkStore:
+    """Chunks after cuts and features, kept for the scoring passes (a list in memory)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Table] = []
+
+    def add(self, chunk: Table) -> None:
+        self.chunks.append(chunk)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        self.chunks = []
+
+
+class SpillStore(ChunkStore):
+    """Chunks spilled to Parquet files in a work folder (removed by ``close``); units kept beside."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.files: list[Path] = []
+        self.template: Table | None = None
+
+    def add(self, chunk: Table) -> None:
+        path = self.folder / f"chunk-{len(self.files):06d}.parquet"
+        try:
+            chunk.data.to_parquet(path, index=False)
+        except OSError as exc:
+            raise StageError(f"cannot write the spilled chunk '{path}': {exc} (is the disk full?)") from exc
+        self.files.append(path)
+        if self.template is None:
+            self.template = Table(chunk.data.iloc[:0], dict(chunk.info), chunk.id_column, dict(chunk.meta))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __iter__(self) -> Iterator[Table]:
+        t = self.template
+        for path in self.files:
+            yield Table(pd.read_parquet(path), {k: ColumnInfo(v.unit, v.description) for k, v in t.info.items()},
+                        t.id_column, dict(t.meta))
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.files = []
+
+
+def source_chunks(source, ctx, executor: str, chunk_rows: int) -> Iterator[Table]:
+    """The source's rows as chunks: one whole table in memory, ``iter_chunks`` when streaming."""
+    if executor == "memory":
+        yield source.load(ctx)
+        return
+    if not source.can_stream():
+        raise StageError(f"source {source.name} cannot stream (it has no iter_chunks); run it with the in-memory "
+                         "executor (--executor memory), or export it to Parquet and read that with table.file")
+    yield from source.iter_chunks(ctx, chunk_rows)
