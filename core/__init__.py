@@ -7,6 +7,7 @@ from .component import (Catalog, Component, Config, Cut, Detection, Detector, Fe
                         Source, Validation, Validator)
 from .context import RunContext, cache_dir
 from .errors import PluginError, RecipeError, SourceUnavailable, StageError, ToolkitError
+from .executors import rechunk
 from .expr import Expression
 from .models import ModelError, ModelFiles
 from .registry import get_registry, hookimpl
@@ -19,5 +20,5 @@ __all__ = [
     "Validation", "Validator", "RunContext", "cache_dir", "PluginError", "RecipeError",
     "SourceUnavailable", "StageError", "ToolkitError", "Expression", "get_registry", "hookimpl",
     "ROW_ID", "TRUTH_COLUMN", "ColumnInfo", "Columns", "Table", "ModelError", "ModelFiles", "fold_of", "row_hash", "sample_hash",
-    "unit_interval", "ThresholdConfig", "apply_cut", "threshold_cut",
+    "unit_interval", "rechunk", "ThresholdConfig", "apply_cut", "threshold_cut",
 ]

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from .errors import StageError, ToolkitError
@@ -91,3 +92,22 @@ def source_chunks(source, ctx, executor: str, chunk_rows: int) -> Iterator[Table
         raise StageError(f"source {source.name} cannot stream (it has no iter_chunks); run it with the in-memory "
                          "executor (--executor memory), or export it to Parquet and read that with table.file")
     yield from source.iter_chunks(ctx, chunk_rows)
+
+
+def rechunk(tables, chunk_rows: int) -> Iterator[Table]:
+    """Re-slice a stream of Tables (blocks a source makes or reads) into chunks of ``chunk_rows`` rows."""
+    check_chunk_rows(chunk_rows)
+    pending: list[Table] = []
+    held = 0
+    for table in tables:
+        start = 0
+        while start < len(table):
+            take = min(chunk_rows - held, len(table) - start)
+            pending.append(table.take(np.arange(start, start + take)) if (start, take) != (0, len(table)) else table)
+            held += take
+            start += take
+            if held == chunk_rows:
+                yield pending[0] if len(pending) == 1 else Table.concat(pending)
+                pending, held = [], 0
+    if pending:
+        yield pending[0] if len(pending) == 1 else Table.concat(pending)

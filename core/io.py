@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
@@ -82,3 +84,116 @@ def read_table(path: Path | str, format: str | None = None):
         return ATable.read(path, format=fmt) if fmt else ATable.read(path)
     except Exception as exc:
         raise StageError(f"cannot read '{path}' as {fmt or 'a table'}: {type(exc).__name__}: {exc}") from exc
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+class TableChunks:
+    """A table read in chunks of ``chunk_rows`` rows, with its column units, without loading it whole.
+
+    ``path`` is a Parquet file, a folder of Parquet files (a dataset such as a
+    streamed run's ``scored/``), a FITS file (read through a memory map, row
+    range by row range), a glob pattern matching any of these, or any other
+    table file astropy reads (read whole, then sliced).
+    """
+
+    def __init__(self, path: Path | str, chunk_rows: int, format: str | None = None) -> None:
+        import glob
+
+        from .errors import StageError
+
+        self.chunk_rows, self.format = chunk_rows, format
+        text = str(path)
+        if any(ch in text for ch in "*?["):
+            self.paths = [Path(p) for p in sorted(glob.glob(text))]
+            if not self.paths:
+                raise StageError(f"no file matches '{text}' (looked in '{Path(text).parent.resolve()}')")
+        else:
+            if not Path(path).exists():
+                raise StageError(f"table '{path}' does not exist (looked for '{Path(path).resolve()}')")
+            self.paths = [Path(path)]
+        first = self.paths[0]
+        self.columns, self.units = self._schema(first)
+
+    @staticmethod
+    def _is_parquet(path: Path) -> bool:
+        return path.is_dir() or path.name.lower().endswith(PARQUET_SUFFIXES)
+
+    @staticmethod
+    def _is_fits(path: Path) -> bool:
+        return path.name.lower().endswith((".fits", ".fit", ".fits.gz"))
+
+    def _schema(self, path: Path) -> tuple[list[str], dict[str, str | None]]:
+        from .errors import StageError
+
+        try:
+            if self._is_parquet(path) and self.format in (None, "parquet"):
+                import pyarrow.dataset as ds
+
+                dataset = ds.dataset(str(path), format="parquet")
+                return list(dataset.schema.names), parquet_units(dataset)
+            tab = read_table(path, self.format) if not self._is_fits(path) else _fits_table(path)
+        except StageError:
+            raise
+        except Exception as exc:
+            raise StageError(f"cannot read '{path}': {type(exc).__name__}: {exc}") from None
+        return list(tab.colnames), {c: (tab[c].unit.to_string() if tab[c].unit is not None else None)
+                                    for c in tab.colnames}
+
+    def tables(self, id_column: str | None = None):
+        """Toolkit Tables of at most ``chunk_rows`` rows, units kept; without ``id_column`` a global ``row_id``."""
+        from .table import ROW_ID, ColumnInfo, Table
+
+        offset = 0
+        for frame, info in self._frames():
+            if id_column is None or id_column not in frame.columns:
+                frame.insert(0, ROW_ID, np.arange(offset, offset + len(frame), dtype=np.int64))
+                info[ROW_ID] = ColumnInfo(None, "row number in the source table")
+            offset += len(frame)
+            yield Table(frame, info, id_column if id_column in frame.columns else ROW_ID)
+
+    def _frames(self):
+        from .table import ColumnInfo, Table
+
+        for path in self.paths:
+            if self._is_parquet(path) and self.format in (None, "parquet"):
+                import pyarrow.dataset as ds
+
+                dataset = ds.dataset(str(path), format="parquet")
+                units = parquet_units(dataset)
+                for batch in dataset.to_batches(batch_size=self.chunk_rows):
+                    if batch.num_rows:
+                        yield batch.to_pandas(), {c: ColumnInfo(units.get(c)) for c in batch.schema.names}
+                continue
+            tab = _fits_table(path) if self._is_fits(path) else read_table(path, self.format)
+            for start in range(0, len(tab), self.chunk_rows):
+                part = Table.from_astropy(tab[start:start + self.chunk_rows], id_column=tab.colnames[0])
+                yield part.data, part.info
+
+
+def _fits_table(path: Path):
+    """The first table HDU through a memory map: slicing reads only those rows."""
+    from astropy.table import Table as ATable
+
+    return ATable.read(path, memmap=True)
+
+
+def parquet_units(dataset) -> dict[str, str | None]:
+    """Units astropy wrote into a Parquet file's metadata (none for files other tools wrote)."""
+    import yaml
+
+    names = list(dataset.schema.names)
+    raw = (dataset.schema.metadata or {}).get(b"table_meta_yaml")
+    if raw is None and getattr(dataset, "files", None):
+        import pyarrow.parquet as pq
+
+        raw = (pq.read_schema(dataset.files[0]).metadata or {}).get(b"table_meta_yaml")
+    units = {c: None for c in names}
+    if raw:
+        try:
+            for entry in yaml.safe_load(raw.decode()).get("datatype", []):
+                units[entry["name"]] = entry.get("unit")
+        except (yaml.YAMLError, AttributeError, KeyError, TypeError):
+            pass  # unreadable unit metadata: the columns count as unit-less
+    return units

@@ -353,7 +353,7 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
     ctx.executor = executor
     stages = Stages(ctx, registry)
     detectors = Detectors(recipe.steps["detectors"], stages, executor)
-    store = SpillStore(ctx.workdir / ".work" / "chunks") if stream else ChunkStore()
+    store = SpillStore(ctx.workdir / ".work") if stream else ChunkStore()
     try:
         return _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_rows)
     finally:
@@ -370,7 +370,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     flow: dict[str, dict] = {}
     reader = SourceReader(recipe, stages, executor, chunk_rows)
     rejected_parts, n_source, n_rows = [], 0, 0
-    hasher, template, truth_labels = None, None, Labels()
+    hasher, template, processed, truth_labels = None, None, None, Labels()
     first_chunk = True
 
     # pass 1: source -> cuts -> features -> cuts; keep the chunk and offer it to the training sample
@@ -401,6 +401,8 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
             n_source += n_chunk
             n_rows += len(chunk)
             if len(chunk):
+                if processed is None:   # columns and units after the features
+                    processed = chunk.take(np.zeros(0, int))
                 store.add(chunk)
                 if sample is not None:
                     sample.add(chunk.data, sample_hash(chunk.data[chunk.id_column].to_numpy(), ctx.seed))
@@ -420,8 +422,8 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     sample_table = None
     if sample is not None:
         frame = sample.result(template.id_column)
-        sample_table = Table(frame, dict(template.info), template.id_column,
-                             {**template.meta, "sample_of": n_rows})
+        sample_table = Table(frame, dict(processed.info), processed.id_column,
+                             {**processed.meta, "sample_of": n_rows})
         ctx.record("training_sample", {"rows": len(sample_table), "of": n_rows,
                                        "rule": "rows with the smallest sha-salted hash of (row id, seed)"})
         detectors.fit(sample_table)

@@ -1,11 +1,11 @@
-"""``table.file``: any local FITS, VOTable, CSV, ECSV or Parquet table."""
+"""``table.file``: any local FITS, VOTable, CSV, ECSV or Parquet table; Parquet datasets, globs and FITS stream."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.core import Config, Field, Source, StageError, Table
-from toolkit.core.io import file_sha256, read_table
+from toolkit.core import Config, Field, Source, StageError, Table, rechunk
+from toolkit.core.io import TableChunks, file_sha256, read_table
 
 
 class TableFile(Source):
@@ -13,7 +13,8 @@ class TableFile(Source):
     summary = "A local FITS, VOTable, CSV, ECSV or Parquet table, units kept, columns optionally renamed."
 
     class Config(Config):
-        path: Path = Field(description="file to read")
+        path: Path = Field(description="file to read; for streamed runs also a folder of Parquet files or a glob "
+                           "such as data/part-*.parquet")
         format: str | None = Field(None, description="astropy format name; guessed from the suffix when omitted")
         rename: dict[str, str] = Field(default_factory=dict, description="old column name -> new name")
         units: dict[str, str] = Field(default_factory=dict,
@@ -21,22 +22,42 @@ class TableFile(Source):
         id_column: str | None = Field(None, description="stable id column (e.g. source_id); row_id when omitted")
         mock: bool = Field(False, description="set when the file holds simulated stars")
 
+    def iter_chunks(self, ctx, chunk_rows: int):
+        """Parquet files and datasets by record batches, FITS by row ranges of a memory map, globs file by file."""
+        cfg = self.config
+        chunks = TableChunks(cfg.path, chunk_rows, cfg.format)
+        self._check_columns(chunks.columns)
+        inputs = {str(p): file_sha256(p) for p in chunks.paths if p.is_file()}
+        file_id = {new: old for old, new in cfg.rename.items()}.get(cfg.id_column, cfg.id_column)
+        for table in rechunk(chunks.tables(file_id), chunk_rows):
+            if cfg.rename:
+                table.data = table.data.rename(columns=cfg.rename)
+                table.info = {cfg.rename.get(k, k): v for k, v in table.info.items()}
+                table.id_column = cfg.rename.get(table.id_column, table.id_column)
+            for col, unit in cfg.units.items():
+                table.info[col].unit = unit
+            table.meta.update(mock=cfg.mock, inputs=inputs)
+            yield table
+
+    def _check_columns(self, names: list[str]) -> None:
+        cfg = self.config
+        missing = [c for c in cfg.rename if c not in names]
+        if missing:
+            raise StageError(f"{cfg.path}: cannot rename missing column(s) {missing}; the file has {', '.join(names)}")
+        renamed = [cfg.rename.get(c, c) for c in names]
+        for col in cfg.units:
+            if col not in renamed:
+                raise StageError(f"{cfg.path}: `units` names column '{col}', which the file does not have")
+        if cfg.id_column and cfg.id_column not in renamed:
+            raise StageError(f"{cfg.path}: id column '{cfg.id_column}' not found; the file has {', '.join(names)}")
+
     def load(self, ctx) -> Table:
         cfg = self.config
         tab = read_table(cfg.path, cfg.format)
-        missing = [c for c in cfg.rename if c not in tab.colnames]
-        if missing:
-            raise StageError(f"{cfg.path}: cannot rename missing column(s) {missing}; "
-                             f"the file has {', '.join(tab.colnames)}")
+        self._check_columns(tab.colnames)
         if cfg.rename:
             tab.rename_columns(list(cfg.rename), list(cfg.rename.values()))
         for col, unit in cfg.units.items():
-            if col not in tab.colnames:
-                raise StageError(f"{cfg.path}: `units` names column '{col}', which the file does not have")
             tab[col].unit = unit
-        id_col = cfg.id_column
-        if id_col and id_col not in tab.colnames:
-            raise StageError(f"{cfg.path}: id column '{id_col}' not found; the file has {', '.join(tab.colnames)}")
-        table = Table.from_astropy(tab, id_column=id_col,
-                                   meta={"mock": cfg.mock, "inputs": {str(cfg.path): file_sha256(cfg.path)}})
-        return table
+        return Table.from_astropy(tab, id_column=cfg.id_column,
+                                  meta={"mock": cfg.mock, "inputs": {str(cfg.path): file_sha256(cfg.path)}})

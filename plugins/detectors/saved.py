@@ -20,13 +20,10 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import StageError, Table, ThresholdConfig, ToolkitError, apply_cut, threshold_cut
-from toolkit.core.io import atomic_write, json_default, read_table
+from toolkit.core.io import TableChunks, atomic_write, json_default
 from toolkit.core.models import load_model
 
 from .model import DEFAULT_CHUNK_ROWS
-
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
 
 def parse_threshold_option(text: str | None) -> dict | None:
     """``"top_fraction:0.02"`` / ``"fixed:40"`` / ``"mad:5"`` / ``"top_k:100"`` / ``"none"`` -> threshold dict.
@@ -42,61 +39,6 @@ def parse_threshold_option(text: str | None) -> dict | None:
         raise ToolkitError(f"--threshold '{text}': {exc}. Use METHOD:VALUE, e.g. top_fraction:0.02, fixed:40, "
                            "mad:5, top_k:100, or none") from None
     return cfg.model_dump()
-
-
-class TableChunks:
-    """A table file, a Parquet file or a Parquet dataset folder, read in chunks with its column units."""
-
-    def __init__(self, path: Path, chunk_rows: int) -> None:
-        self.path, self.chunk_rows = Path(path), chunk_rows
-        self.parquet = self.path.is_dir() or self.path.suffix.lower() in PARQUET_SUFFIXES
-        if not self.path.exists():
-            raise StageError(f"table '{self.path}' does not exist")
-        if self.parquet:
-            import pyarrow.dataset as ds
-
-            try:
-                self.dataset = ds.dataset(str(self.path), format="parquet")
-                self.columns = list(self.dataset.schema.names)
-            except Exception as exc:
-                raise StageError(f"cannot read '{self.path}' as Parquet: {type(exc).__name__}: {exc}") from None
-            self.units = self._parquet_units()
-        else:
-            self.table = read_table(self.path)
-            self.columns = list(self.table.colnames)
-            self.units = {c: (str(self.table[c].unit) if self.table[c].unit is not None else None)
-                          for c in self.columns}
-
-    def _parquet_units(self) -> dict[str, str | None]:
-        """Units astropy wrote into the Parquet metadata (none for files written by other tools)."""
-        import yaml
-
-        meta = self.dataset.schema.metadata or {}
-        raw = meta.get(b"table_meta_yaml")
-        if raw is None:
-            files = getattr(self.dataset, "files", [])
-            if files:
-                import pyarrow.parquet as pq
-
-                raw = (pq.read_schema(files[0]).metadata or {}).get(b"table_meta_yaml")
-        units = {c: None for c in self.columns}
-        if raw:
-            try:
-                for entry in yaml.safe_load(raw.decode()).get("datatype", []):
-                    units[entry["name"]] = entry.get("unit")
-            except Exception:
-                pass  # no readable unit metadata: columns count as unit-less
-        return units
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        if self.parquet:
-            for batch in self.dataset.to_batches(batch_size=self.chunk_rows):
-                if batch.num_rows:
-                    yield batch.to_pandas()
-        else:
-            frame = Table.from_astropy(self.table).data
-            for start in range(0, len(frame), self.chunk_rows):
-                yield frame.iloc[start:start + self.chunk_rows].reset_index(drop=True)
 
 
 def unit_factors(model_units: dict, table_units: dict, table_path: Path) -> tuple[dict[str, float], list[str]]:
@@ -154,16 +96,11 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
         raise StageError(f"table '{table_path}' has no id column '{id_column}'")
 
     def chunks() -> Iterator[Table]:
-        offset = 0
-        for frame in source:
+        for table in source.tables(id_col):
             for f, k in factors.items():
                 if k != 1.0:
-                    frame[f] = frame[f].to_numpy(float) * k
-            use_id = id_col if id_col in frame.columns else "row_id"
-            if use_id == "row_id" and "row_id" not in frame.columns:
-                frame.insert(0, "row_id", np.arange(offset, offset + len(frame), dtype=np.int64))
-            offset += len(frame)
-            yield Table(frame, id_column=use_id)
+                    table.data[f] = table.data[f].to_numpy(float) * k
+            yield table
 
     scores = np.concatenate([np.asarray(fitted.score(t), float) for t in chunks()] or [np.empty(0)])
     saved = doc.get("threshold") or {}

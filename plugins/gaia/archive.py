@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from toolkit.core import Field, Source, Table
+from toolkit.core import Field, Source, Table, rechunk
 from toolkit.core.remote import GAIA_TAP_URL, TapOptions, tap_query, to_source_table
 
 DEFAULT_TABLE = "gaiadr3.gaia_source"
@@ -79,3 +79,8 @@ class GaiaArchive(Source):
                                  "cache_file": tab.meta.get("tap_cache")})
         return to_source_table(tab, url=cfg.url, adql=adql, label=self.name, id_column=cfg.id_column, ctx=ctx,
                                rename=cfg.rename)
+
+    def iter_chunks(self, ctx, chunk_rows: int):
+        """The archive's answer (bounded by the query's TOP and the service's MAXREC) fetched once, cached on
+        disk, then handed on in chunks; a query larger than memory belongs in a HATS catalogue or a file export."""
+        yield from rechunk([self.load(ctx)], chunk_rows)

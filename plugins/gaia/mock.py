@@ -115,7 +115,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from toolkit.core import ColumnInfo, Config, Field, Source, Table
+from toolkit.core import ColumnInfo, Config, Field, Source, Table, rechunk
 
 from .kinematics import K_KMS, SCHOENRICH2010_SOLAR_MOTION
 
@@ -125,6 +125,7 @@ NORMAL_POPULATIONS = ["thin_disc", "thick_disc"]
 _BENSBY = {"thin_disc": 0.85 + 0.06, "thick_disc": 0.09, "halo": 0.0015}
 DEFAULT_FRACTIONS = {**{k: round(v / sum(_BENSBY.values()), 4) for k, v in _BENSBY.items()}, "white_dwarf": 3e-4}
 HYPERVELOCITY_FRACTION = 6e-5
+BLOCK_ROWS = 100_000   # stars generated per seed; a sample is the same whatever the chunking
 
 # (sigma_U, sigma_V, sigma_W, mean V) relative to the LSR, km/s (Bensby et al. 2014)
 ELLIPSOIDS = {"thin_disc": (35.0, 20.0, 16.0, -15.0), "thick_disc": (67.0, 38.0, 35.0, -46.0),
@@ -377,8 +378,12 @@ def lesson_cuts(df: pd.DataFrame) -> np.ndarray:
 
 
 def simulate_gaia_rv_sample(n_stars: int, rng: np.random.Generator, n_hypervelocity: int | None = None,
-                            fractions: dict | None = None) -> pd.DataFrame:
-    """The mock sample as a DataFrame: exactly ``n_stars`` rows after the lesson's cuts, shuffled."""
+                            fractions: dict | None = None, first_index: int = 0) -> pd.DataFrame:
+    """The mock sample as a DataFrame: exactly ``n_stars`` rows after the lesson's cuts, shuffled.
+
+    Ids encode the row's position (``first_index`` onwards) in their upper bits, so blocks
+    generated separately never share an id.
+    """
     if n_stars < 1:
         raise ValueError("n_stars must be at least 1")
     fractions = dict(fractions or DEFAULT_FRACTIONS)
@@ -400,7 +405,8 @@ def simulate_gaia_rv_sample(n_stars: int, rng: np.random.Generator, n_hyperveloc
         have += len(df)
     out = pd.concat(parts + hvs_parts, ignore_index=True)
     out = out.iloc[rng.permutation(len(out))].reset_index(drop=True)
-    ids = (np.arange(1, len(out) + 1, dtype=np.int64) << 20) + rng.integers(0, 1 << 20, len(out))
+    ids = (np.arange(first_index + 1, first_index + len(out) + 1, dtype=np.int64) << 20) + \
+        rng.integers(0, 1 << 20, len(out))
     out.insert(0, "source_id", ids)
     return out
 
@@ -442,14 +448,34 @@ class GaiaMock(Source):
             if any(v < 0 for v in fr.values()) or sum(fr.values()) <= 0:
                 raise ValueError("fractions must be non-negative and not all zero")
 
-    def load(self, ctx) -> Table:
+    def _blocks(self, ctx):
+        """The sample as fixed blocks of BLOCK_ROWS stars, each from its own seed: the same stars whatever the
+        chunk size a streamed run asks for. Hypervelocity stars are spread over the blocks in proportion."""
         cfg = self.config
         seed = cfg.seed if cfg.seed is not None else ctx.step_seed("gaia.mock")
         fractions = {**{k: 0.0 for k in DEFAULT_FRACTIONS}, **cfg.fractions} if cfg.fractions else None
-        df = simulate_gaia_rv_sample(cfg.n_stars, np.random.default_rng(seed), cfg.n_hypervelocity, fractions)
+        n = cfg.n_stars
+        n_hvs = int(round(HYPERVELOCITY_FRACTION * n)) if cfg.n_hypervelocity is None else cfg.n_hypervelocity
+        n_hvs = min(n_hvs, n)
+        counts: dict[str, int] = {}
+        for start in range(0, n, BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, n)
+            hvs = n_hvs * stop // n - n_hvs * start // n
+            df = simulate_gaia_rv_sample(stop - start, np.random.default_rng([seed, start // BLOCK_ROWS]), hvs,
+                                         fractions, first_index=start)
+            for k, v in df["truth_population"].value_counts().items():
+                counts[k] = counts.get(k, 0) + int(v)
+            yield self._table(df, seed)
+        ctx.record("populations", counts)
+
+    @staticmethod
+    def _table(df: pd.DataFrame, seed: int) -> Table:
         info = {name: ColumnInfo(*UNITS[name]) for name in df.columns}
-        counts = df["truth_population"].value_counts().to_dict()
-        if ctx is not None:
-            ctx.record("populations", {k: int(v) for k, v in counts.items()})
         return Table(df, info, "source_id", {"mock": True, "truth_normal": list(NORMAL_POPULATIONS),
                                              "mock_seed": int(seed), "generator": "toolkit.plugins.gaia.mock"})
+
+    def load(self, ctx) -> Table:
+        return Table.concat(list(self._blocks(ctx)))
+
+    def iter_chunks(self, ctx, chunk_rows: int):
+        yield from rechunk(self._blocks(ctx), chunk_rows)

@@ -141,6 +141,14 @@ class GalaOrbits(Validator):
         self.potential = build_potential(c.potential, c.version, c.potential_parameters)
 
     # ------------------------------------------------------------------
+    def select(self, table: Table, ctx) -> np.ndarray:
+        """Flagged rows and the reference sample: the rows a streamed run must hand to ``validate``."""
+        c = self.config
+        seed = ctx.seed if c.reference_seed is None else c.reference_seed
+        ids = table.data[table.id_column].to_numpy()
+        return flagged_mask(table, find_flag_columns(table, c.flag_columns, self.name)) | \
+            reference_mask(ids, c.reference_fraction, seed)
+
     def validate(self, table: Table, ctx) -> Validation:
         c = self.config
         stage = self.name
