@@ -28,7 +28,8 @@ def toolkit_register_sources(register):
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Source``
     subclass whose ``load(ctx)`` returns a ``Table``. A remote source raises
     ``SourceUnavailable`` when the service cannot be reached, so a recipe's
-    declared ``fallback`` can take over.
+    declared ``fallback`` can take over. A source that can stream also
+    implements ``iter_chunks(ctx, chunk_rows)`` (same rows, any chunk size).
     """
 
 
@@ -57,9 +58,13 @@ def toolkit_register_detectors(register):
     """Register detector components: anomaly scores for every row.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Detector``
-    subclass whose ``detect(table, ctx)`` returns a ``Detection``; higher
-    scores mean more anomalous. The runner stores them as ``score_<step>``
-    and ``flag_<step>``.
+    subclass whose ``fit(sample, ctx)`` returns a ``FittedDetector``: it scores
+    any chunk of rows (higher = more anomalous), saves itself through
+    ``toolkit.core.ModelFiles``, and ``cls.load(files, state)`` rebuilds it, so
+    ``toolkit score`` can use it. The runner stores ``score_<step>`` and
+    ``flag_<step>`` (from the config's ``threshold`` over all scores). A
+    detector that needs the whole table at once overrides ``detect(table,
+    ctx)`` returning a ``Detection`` instead; it runs only in memory.
     """
 
 
@@ -69,7 +74,9 @@ def toolkit_register_validators(register):
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Validator``
     subclass whose ``validate(table, ctx)`` returns a ``Validation`` (columns,
-    a summary for manifest.json and the report; figures through ``ctx``).
+    a summary for manifest.json and the report; figures through ``ctx``). In a
+    streamed run it sees the flagged rows, a seeded sample and the rows its
+    ``select(table, ctx)`` asks for.
     """
 
 

@@ -257,8 +257,8 @@ class Detectors:
                 sample = sample.with_columns(_detector_columns(step, fitted, sample, score, None, Columns()))
             self.fitted[step.name] = fitted
 
-    def score_chunk(self, chunk: Table, flags: bool) -> Table:
-        """Add every detector's columns to a chunk (flags only once the cuts are known)."""
+    def score_chunk(self, chunk: Table, index: int, flags: bool) -> Table:
+        """Add every detector's columns to chunk ``index``; the second time (with flags) the scores are reused."""
         ctx = self.stages.ctx
         for step in self.steps:
             with self.stages.run(step):
@@ -266,7 +266,10 @@ class Detectors:
                     fitted = self.fitted[step.name]
                     extra = fitted.assign(chunk)
                     chunk = chunk.with_columns(extra)
-                    score = np.asarray(fitted.score(chunk), float)
+                    if flags:
+                        score = self.scores[step.name][index]
+                    else:
+                        score = np.asarray(fitted.score(chunk), float)
                     if score.shape != (len(chunk),):
                         raise StageError(f"fitted detector returned {score.shape} scores for {len(chunk)} rows")
                     flag = None
@@ -429,8 +432,8 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
         detectors.fit(sample_table)
     if detectors.steps:
         with ctx.progress("scoring", total=len(store)) as advance:
-            for chunk in store:
-                detectors.score_chunk(chunk, flags=False)
+            for i, chunk in enumerate(store):
+                detectors.score_chunk(chunk, i, flags=False)
                 advance(1)
         detectors.thresholds()
 
@@ -442,7 +445,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     fraction = 1.0 if n_rows <= n_validation else n_validation / n_rows
     with ctx.progress("writing scored rows", total=len(store)) as advance:
         for i, chunk in enumerate(store):
-            chunk = detectors.score_chunk(chunk, flags=True) if detectors.steps else chunk
+            chunk = detectors.score_chunk(chunk, i, flags=True) if detectors.steps else chunk
             if stream:
                 parts.append(_write_part(ctx, _keep_columns(chunk, keep), i))
                 rows = chunk.flagged() | (unit_interval(chunk.data[chunk.id_column].to_numpy(), ctx.seed,
