@@ -16,6 +16,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from .errors import ToolkitError
@@ -81,10 +82,48 @@ def versions() -> dict:
     return out
 
 
+PARQUET_ROW_GROUP = 250_000
+
+
 def write_table(table, path: Path, fmt: str, columns=None) -> None:
-    """Write a Table with units through astropy (Parquet, FITS, VOTable, ECSV)."""
+    """Write a Table with units (Parquet, FITS, VOTable, ECSV); astropy and TOPCAT read them back with units.
+
+    Parquet is written by pyarrow in row groups (no second copy of the whole
+    table in memory), with the column metadata astropy itself writes.
+    """
+    if fmt == "parquet":
+        atomic_write(path, lambda tmp: _write_parquet(table, tmp, columns))
+        return
     atab = table.to_astropy(columns)  # object and string columns arrive as fixed-width text
     atomic_write(path, lambda tmp: atab.write(tmp, format=fmt, overwrite=True))
+
+
+def _write_parquet(table, path: Path, columns=None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from astropy.table import meta
+
+    names = list(columns) if columns is not None else table.columns
+    header = table.take(np.arange(min(len(table), 1))).to_astropy(names)[:0]
+    meta_yaml = "\n".join(meta.get_yaml_from_table(header))
+    metadata = {"table_meta_yaml": meta_yaml}
+    for n in names:   # astropy reads text columns back at their longest length
+        if header[n].dtype.kind in "US":
+            lengths = table.data[n].fillna("").astype(str).str.len()
+            metadata[f"table::len::{n}"] = str(max(int(lengths.max()) if len(lengths) else 0, 1))
+    writer = None
+    try:
+        for start in range(0, max(len(table), 1), PARQUET_ROW_GROUP):
+            part = table.take(np.arange(start, min(start + PARQUET_ROW_GROUP, len(table)))).to_astropy(names)
+            arrays = [pa.array(np.asarray(part[n])) for n in names]
+            batch = pa.Table.from_arrays(arrays, names=names)
+            if writer is None:
+                schema = batch.schema.with_metadata(metadata)
+                writer = pq.ParquetWriter(path, schema)
+            writer.write_table(batch.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def write_json(path: Path, data: dict) -> None:

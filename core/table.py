@@ -167,7 +167,7 @@ class Table:
     # -- derivation -----------------------------------------------------
     def with_columns(self, cols: Columns) -> "Table":
         """A new Table with ``cols`` added (or replaced), rows unchanged."""
-        df = self.data.copy()
+        df = self.data.copy(deep=False)   # copy-on-write: the new columns never touch this table's data
         info = dict(self.info)
         for name, values in cols.data.items():
             if len(values) != len(df):
