@@ -247,3 +247,31 @@ def test_third_party_detector_model_scores_through_the_registry(tmp_path):
     assert summary["flagged"] == 5 and summary["component"] == "test.median_distance"
     with pytest.raises(ToolkitError, match="no installed plugin provides"):
         score_saved_model(tmp_path / "stream" / "models" / "md", tmp_path / "t.csv", tmp_path / "o2")
+
+
+# -- every built-in recipe's saved models give back the run's scores ------------------------
+
+RECIPES = {
+    "gaia_kinematic": ["source.fallback.with.n_stars=12000", "detectors.0.with.epochs=3", "validators=[]"],
+    "gaia_kinematic_vae": ["source.fallback.with.n_stars=12000", "detectors.0.with.epochs=3", "validators=[]"],
+    "gaia_kinematic_nophot": ["source.fallback.with.n_stars=12000", "detectors.0.with.epochs=3", "validators=[]"],
+    "hipparcos_kinematic": ["detectors.0.with.epochs=3"],
+    "symbiotic": [],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_toolkit_score_reproduces_every_builtin_recipe(tmp_path, recipe):
+    path, manifest = execute(recipe, tmp_path / "run", [*RECIPES[recipe], "output.formats=[]",
+                                                          "output.figures=false"], console=QUIET,
+                             show_progress=False)
+    models = sorted(p.name for p in (path / "models").iterdir())
+    assert models, "the recipe saved no model"
+    for step in models:
+        res = CliRunner().invoke(app, ["score", str(path / "models" / step), str(path / "scored.parquet"),
+                                       "--out", str(tmp_path / step), "--trust-pickle"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_parquet(tmp_path / step / "scored.parquet")
+        np.testing.assert_array_equal(out[f"score_{step}_rescored"], out[f"score_{step}"])
+        np.testing.assert_array_equal(out[f"flag_{step}_rescored"], out[f"flag_{step}"])

