@@ -153,8 +153,9 @@ class FittedDetector:
     def save(self, files) -> dict:
         raise NotImplementedError
 
-    # Optional: ``figures(table, ctx)`` draws figures once the flags are known; ``table``
-    # holds the rows validators see, with ``score_<step>`` and ``flag_<step>``.
+    # Optional: ``flag(table)`` -> bool per row, a detector's own flag rule (e.g. "member of a
+    # group"), used instead of the threshold; ``figures(table, ctx)`` draws figures once the flags
+    # are known (``table``: the rows validators see, with ``score_<step>`` and ``flag_<step>``).
 
 
 class Detector(Component):
@@ -198,7 +199,8 @@ class Detector(Component):
         score = np.asarray(fitted.score(table.with_columns(extra)), float)
         cfg = self.threshold
         cut = threshold_cut(score, cfg) if cfg is not None else None
-        flag = apply_cut(score, cut, cfg.upper if cfg is not None else None)
+        flag = apply_cut(score, cut, cfg.upper if cfg is not None else None) if not hasattr(fitted, "flag") \
+            else np.asarray(fitted.flag(table.with_columns(extra)), bool)
         summary = {**fitted.summary, "threshold": threshold_record(cfg, cut)}
         from .figures import score_histogram_figure
 

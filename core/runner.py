@@ -131,9 +131,10 @@ def apply_cuts(table: Table, steps: list[Step], stages: Stages, origin: np.ndarr
         row["rows_in"] += int(len(table))
         row["rows_out"] += int(mask.sum())
         row["removed"] += int(len(table) - mask.sum())
-        reason[origin[~mask]] = step.name
-        origin = origin[mask]
-        table = table.take(mask)
+        if not mask.all():   # most cuts keep most rows: copy the table only when one goes
+            reason[origin[~mask]] = step.name
+            origin = origin[mask]
+            table = table.take(mask)
     return table, origin
 
 
@@ -228,6 +229,7 @@ class Detectors:
         self.fitted: dict[str, object] = {}
         self.legacy: dict[str, object] = {}     # whole-table detect() results (memory only)
         self.scores: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
+        self.flags: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
         self.cuts: dict[str, float | None] = {}
         for step in steps:
             if not step.component.can_fit() and executor != "memory":
@@ -273,7 +275,9 @@ class Detectors:
                     if score.shape != (len(chunk),):
                         raise StageError(f"fitted detector returned {score.shape} scores for {len(chunk)} rows")
                     flag = None
-                    if flags and self.cuts.get(step.name) is not None:
+                    if flags and hasattr(fitted, "flag"):          # the detector's own per-row rule
+                        flag = np.asarray(fitted.flag(chunk), bool)
+                    elif flags and self.cuts.get(step.name) is not None:
                         flag = apply_cut(score, self.cuts[step.name], step.component.threshold.upper)
                 else:
                     det = self.legacy.get(step.name) or step.component.detect(chunk, ctx)
@@ -285,6 +289,8 @@ class Detectors:
                     flag = None if det.flag is None else np.asarray(det.flag, bool)
                 if not flags:
                     self.scores[step.name].append(score)
+                else:
+                    self.flags[step.name].append(np.zeros(len(chunk), bool) if flag is None else flag)
                 chunk = chunk.with_columns(_detector_columns(step, fitted, chunk, score, flag, extra))
         return chunk
 
@@ -307,7 +313,7 @@ class Detectors:
                 fitted, cfg = self.fitted[step.name], step.component.threshold
                 cut = self.cuts.get(step.name)
                 upper = cfg.upper if cfg is not None else None
-                n_flag = int(apply_cut(scores, cut, upper).sum())
+                n_flag = int(sum(f.sum() for f in self.flags[step.name]))
                 threshold = threshold_record(cfg, cut)
                 summary = {"use": step.component.name, "score_description": fitted.score_description,
                            "n_scored": int(np.isfinite(scores).sum()), "n_flagged": n_flag, **fitted.summary,
@@ -327,7 +333,7 @@ class Detectors:
                 det = self.legacy[step.name]
                 summary = {"use": step.component.name, "score_description": det.score_description,
                            "n_scored": int(np.isfinite(scores).sum()),
-                           "n_flagged": int(0 if det.flag is None else np.asarray(det.flag, bool).sum()),
+                           "n_flagged": int(sum(f.sum() for f in self.flags[step.name])),
                            **det.summary}
             out[step.name] = summary
         ctx.step = ""
@@ -463,7 +469,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
     detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
     scores = {s.name: np.concatenate(detectors.scores[s.name]) for s in detectors.steps}
-    flags = {s.name: _flags_of(detectors, s, scores[s.name]) for s in detectors.steps}
+    flags = {s.name: np.concatenate(detectors.flags[s.name]) for s in detectors.steps}
 
     validation = {}
     for step in validators:
@@ -485,14 +491,6 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
         result.validated, result.scored_parts = table, parts
         result.rows["validated"] = len(table)
     return result
-
-
-def _flags_of(detectors: Detectors, step: Step, scores: np.ndarray) -> np.ndarray:
-    if step.name in detectors.fitted:
-        cfg = step.component.threshold
-        return apply_cut(scores, detectors.cuts.get(step.name), cfg.upper if cfg is not None else None)
-    det = detectors.legacy[step.name]
-    return np.zeros(len(scores), bool) if det.flag is None else np.asarray(det.flag, bool)
 
 
 def _check_ids(chunk: Table, offset: int) -> None:

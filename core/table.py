@@ -189,6 +189,8 @@ class Table:
     @staticmethod
     def concat(parts: list["Table"]) -> "Table":
         first = parts[0]
+        if len(parts) == 1:
+            return first
         df = pd.concat([p.data for p in parts], ignore_index=True)
         return Table(df, dict(first.info), first.id_column, dict(first.meta))
 
