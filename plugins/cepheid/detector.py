@@ -140,7 +140,7 @@ class LeavittMCMC(Detector):
         taus = ", ".join(f"{n} {t:.1f}" for n, t in zip(fit.param_names, fit.autocorr_time))
         kept = info["n_steps"] - info["burn"]
         return (f"MCMC NOT CONVERGED in '{step}' ({self.name}): the chain after burn-in has {kept} steps, "
-                f"{info['chain_over_tau']} x the longest autocorrelation time, fewer than the "
+                f"{info['chain_over_tau']} x the longest autocorrelation time of a, b, sigma_int and P_b, fewer than the "
                 f"{info['autocorr_multiple']:g} x required (tau in steps: {taus}). Raise n_steps (e.g. --set "
                 "detectors.N.with.n_steps=...), or set on_unconverged: warn to keep an unconverged result.")
 

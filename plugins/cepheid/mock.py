@@ -17,7 +17,8 @@ Bailer-Jones distances), so the same recipe runs on the archive and on the mock.
   catch): type II Cepheids (``type2``) and anomalous Cepheids
   (``anomalous_cepheid``) on their own fainter relations, blends (``blend``:
   a companion adds 20-100 % of the Cepheid's flux) and, in the Milky Way, bad
-  parallaxes (``bad_parallax``: off by 5-15 sigma).
+  parallaxes (``bad_parallax``: off by 5-15 sigma, RUWE 1-3 where other stars
+  have about 1).
 
 Extinction obeys A_G = lambda E(BP-RP) with the Wesenheit lambda, so W is
 reddening-free by construction; ``g_absorption`` is A_G with an error, as in DR2.
@@ -162,6 +163,10 @@ def simulate(cfg: CepheidMockConfig, rng: np.random.Generator) -> tuple[Columns,
     cols.add("b", gal.b.deg, "deg", "Galactic latitude")
     cols.add("parallax", plx, "mas", f"parallax (includes a {cfg.parallax_zero_point} mas zero-point)")
     cols.add("parallax_error", e_plx, "mas", "parallax uncertainty")
+    # RUWE: about 1 for single stars; the bad-parallax stars (unresolved binaries, say) mostly above Gaia's 1.4
+    ruwe = np.exp(rng.normal(0.0, 0.08, n))
+    ruwe[bad] = rng.uniform(1.0, 3.0, bad.sum())
+    cols.add("ruwe", ruwe, description="renormalised unit weight error (mock; DR3 column, not in the DR2 query)")
     cols.add("type_best_classification", np.full(n, "DCEP"),
              description="catalogue type (mock: every injected impostor is mis-classified as DCEP)")
     cols.add("mode_best_classification", np.where(overtone, "FIRST_OVERTONE", "FUNDAMENTAL"),
