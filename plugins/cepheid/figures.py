@@ -1,7 +1,7 @@
 """Figures of a Leavitt-law fit: the relation with its band and flagged stars, residuals vs period, corner plot.
 
 The corner plot is drawn with matplotlib alone (the ``corner`` package is not a
-dependency): 1D histograms on the diagonal, 2D histograms below it.
+dependency): 1D histograms on the diagonal, 2D histograms below it (drawn as images, fast).
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ def corner_figure(samples: np.ndarray, labels: list[str], title: str, bins: int 
                     ax.axvline(q, color="tab:red", lw=0.7, ls="-" if abs(q - np.median(samples[:, i])) < 1e-12 else "--")
                 ax.set_yticks([])
             else:
-                ax.hist2d(samples[:, j], samples[:, i], bins=bins, range=[lims[j], lims[i]], cmap="Greys")
+                # histogram2d + imshow: the same picture as hist2d at a fraction of the drawing time
+                h, xe, ye = np.histogram2d(samples[:, j], samples[:, i], bins=bins, range=[lims[j], lims[i]])
+                ax.imshow(h.T, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), aspect="auto", cmap="Greys",
+                          interpolation="nearest")
             if i == n - 1:
                 ax.set_xlabel(labels[j], fontsize=8)
             else:
