@@ -165,3 +165,45 @@ def test_a_mock_of_classical_cepheids_only_fits_and_flags_few(ctx):
 def test_burn_must_be_shorter_than_the_chain():
     with pytest.raises(ValueError, match="burn .* must be smaller than n_steps"):
         LeavittMCMC(n_steps=100, burn=100)
+
+
+def parallax_table(n=400, seed=6, zero_point=-0.03) -> Table:
+    """Stars on M_W = TRUE_A + TRUE_B (logP - 1) at 0.5-4 kpc with 20-40 % parallax errors and a zero-point."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 1.5, n)
+    d_pc = rng.uniform(500, 4000, n)
+    m_w = TRUE_A + TRUE_B * (x - 1) + rng.normal(0, SCATTER, n)
+    w = m_w + 5 * np.log10(d_pc) - 5
+    e_plx = 0.3 * 1000 / d_pc * rng.uniform(0.2, 0.4, n) / 0.3
+    plx = 1000 / d_pc + zero_point + rng.normal(0, e_plx)
+    cols = (Columns().add("logP", x).add("W", w, "mag").add("W_err", np.full(n, 0.02), "mag")
+            .add("parallax", plx, "mas").add("parallax_error", e_plx, "mas"))
+    return Table.from_columns(cols)
+
+
+def test_parallax_space_fit_is_unbiased_where_inverted_parallaxes_are_not(ctx, tmp_path):
+    """20-40 % parallax errors: magnitudes from inverted parallaxes come out biased; the parallax-space fit does not."""
+    from toolkit.plugins.cepheid.features import AbsoluteMagnitudes
+
+    t = parallax_table()
+    ctx.step = "detectors.plx"
+    det = LeavittMCMC(y="W", y_error="W_err", parallax={"zero_point": -0.03}, likelihood="gaussian",
+                      **QUICK).detect(t, ctx)
+    post = det.summary["posterior"]
+    assert det.summary["space"] == "parallax"
+    for name, truth in (("zero_point", TRUE_A), ("slope", TRUE_B)):
+        assert abs(post[name]["median"] - truth) < 3 * post[name]["std"], (name, post[name])
+    assert post["zero_point"]["std"] < 0.05
+    # the same stars through M = W - mu(parallax), fitted in magnitudes: pulled away by many sigma
+    t_mag = t.with_columns(AbsoluteMagnitudes(zero_point=-0.03).compute(t, None))
+    ctx.step = "detectors.mag"
+    mag = LeavittMCMC(rows="parallax > 0", likelihood="gaussian", **QUICK).detect(t_mag, ctx).summary["posterior"]
+    mag = mag["zero_point"]
+    assert abs(mag["median"] - TRUE_A) > 3 * mag["std"]
+    # negative parallaxes are scored too, and the saved fit scores any chunk the same
+    assert (t.array("parallax") < 0).any() and np.isfinite(det.score).all()
+    fit = LeavittFit.load(ctx.workdir / "models" / "plx")
+    assert fit.parallax == {"column": "parallax", "error_column": "parallax_error", "zero_point": -0.03}
+    assert np.concatenate([fit.score(p) for p in t.split(3)]) == pytest.approx(det.score, rel=1e-12)
+    assert np.isnan(det.columns.data["M_plx_plx"][t.array("parallax") + 0.03 <= 0]).all()
+    assert "p_outlier_plx" not in det.columns

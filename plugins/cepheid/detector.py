@@ -18,7 +18,7 @@ import time
 from typing import Literal
 
 import numpy as np
-from pydantic import field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from toolkit.core import Columns, Config, Detection, Detector, Expression, Field, RecipeError, StageError, Table
 from toolkit.plugins.detectors.thresholds import ThresholdConfig, apply_cut, threshold_cut
@@ -34,12 +34,25 @@ CORNER_LABELS = {"zero_point": "a", "slope": "b", "ln_scatter": "ln σ_int", "ou
                  "outlier_mean": "Y_b", "ln_outlier_width": "ln √V_b"}
 
 
+class ParallaxInput(BaseModel):
+    """Fit in parallax space: y is then an apparent magnitude and each parallax is compared with the relation's."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field("parallax", description="parallax column (mas)")
+    error: str = Field("parallax_error", description="parallax error column (mas)")
+    zero_point: float = Field(0.0, description="parallax zero-point (mas), subtracted: parallax - zero_point; "
+                              "Gaia DR2 -0.029 (Lindegren+2018), DR3 -0.017 (Lindegren+2021)")
+
+
 class LeavittConfig(Config):
     x: str = Field("logP", description="period column: log10 fundamental(-ised) period in days")
     y: str = Field("M_W", description="magnitude column (absolute, e.g. M_W; or apparent W for one galaxy)")
     y_error: str | None = Field("M_W_err", description="magnitude error column (null: no per-star errors)")
     rows: str | None = Field(None, description="safe expression choosing the rows fitted and scored (e.g. "
                              "'not in_lmc and parallax / parallax_error > 5'); other rows get NaN")
+    parallax: ParallaxInput | None = Field(None, description="fit the absolute relation through parallaxes "
+                                           "(y = apparent magnitude, e.g. W): unbiased by parallax noise, negative "
+                                           "parallaxes usable; null: y is fitted as it is")
     pivot: float = Field(1.0, description="the relation is y = a + b (x - pivot); 1.0 makes a the magnitude at "
                          "P = 10 d")
     likelihood: Literal["mixture", "gaussian"] = Field(
@@ -106,20 +119,27 @@ class LeavittMCMC(Detector):
         """Fit the relation on the selected rows with finite x, y, y_error; bad input is a StageError."""
         cfg = self.config
         step = _step(ctx, "leavitt")
-        table.require([cfg.x, cfg.y] + ([cfg.y_error] if cfg.y_error else []), self.name)
+        plx_cols = [cfg.parallax.column, cfg.parallax.error] if cfg.parallax else []
+        table.require([cfg.x, cfg.y] + ([cfg.y_error] if cfg.y_error else []) + plx_cols, self.name)
         sel = self.selected(table)
         x, y = table.array(cfg.x), table.array(cfg.y)
         err = table.array(cfg.y_error) if cfg.y_error else None
         ok = sel & np.isfinite(x) & np.isfinite(y)
         if err is not None:
             ok &= np.isfinite(err) & (err >= 0)
+        plx = plx_err = None
+        if cfg.parallax:
+            plx = table.array(cfg.parallax.column) - cfg.parallax.zero_point
+            plx_err = table.array(cfg.parallax.error)
+            ok &= np.isfinite(plx) & np.isfinite(plx_err) & (plx_err > 0)
         n = int(ok.sum())
         where = f" chosen by rows '{cfg.rows}'" if cfg.rows else ""
         if n < cfg.min_rows:
             raise StageError(
                 f"detector '{step}' ({self.name}): too few stars for the fit: {n} usable of {int(sel.sum())} "
                 f"rows{where} ({len(table)} in the table; usable = finite {cfg.x}, {cfg.y}"
-                f"{', ' + cfg.y_error if cfg.y_error else ''}); at least {cfg.min_rows} are needed.")
+                f"{', ' + cfg.y_error if cfg.y_error else ''}{''.join(', ' + c for c in plx_cols)}); at least "
+                f"{cfg.min_rows} are needed.")
         if np.ptp(x[ok]) == 0:
             raise StageError(f"detector '{step}' ({self.name}): all {n} usable stars have the same {cfg.x} "
                              f"({x[ok][0]:g}); a period-luminosity slope cannot be fitted.")
@@ -127,10 +147,14 @@ class LeavittMCMC(Detector):
             raise StageError(f"detector '{step}' ({self.name}): all {n} usable stars have the same {cfg.y}; "
                              "nothing to fit (a fill value?).")
         sampling = Sampling(cfg.n_walkers, cfg.n_steps, cfg.burn, cfg.autocorr_multiple)
-        units = {c: table.info[c].unit for c in (cfg.x, cfg.y, cfg.y_error) if c}
+        units = {c: table.info[c].unit for c in (cfg.x, cfg.y, cfg.y_error, *plx_cols) if c}
+        parallax = {"column": cfg.parallax.column, "error_column": cfg.parallax.error,
+                    "zero_point": cfg.parallax.zero_point} if cfg.parallax else None
         return LeavittFit.fit(x[ok], y[ok], None if err is None else err[ok], x_column=cfg.x, y_column=cfg.y,
                               y_error_column=cfg.y_error, pivot=cfg.pivot, likelihood=cfg.likelihood,
-                              sampling=sampling, seed=ctx.step_seed("emcee"), score_kind=cfg.score, units=units)
+                              sampling=sampling, seed=ctx.step_seed("emcee"), score_kind=cfg.score, units=units,
+                              plx=None if plx is None else plx[ok], plx_err=None if plx is None else plx_err[ok],
+                              parallax=parallax)
 
     def convergence(self, fit: LeavittFit, step: str) -> str | None:
         """None when converged, else the message that says so (tau values, how long the chain is, the way out)."""
@@ -164,10 +188,13 @@ class LeavittMCMC(Detector):
         cut = threshold_cut(score, cfg.threshold)
         flag = apply_cut(score, cut, cfg.threshold.upper)
 
-        relation = f"{cfg.y} = a + b ({cfg.x} - {cfg.pivot:g})"
+        relation = (f"M = a + b ({cfg.x} - {cfg.pivot:g}), M the absolute {cfg.y}, fitted to the parallaxes "
+                    f"({cfg.parallax.column} - {cfg.parallax.zero_point:g} mas)" if cfg.parallax else
+                    f"{cfg.y} = a + b ({cfg.x} - {cfg.pivot:g})")
         ls = fit.info["least_squares"]
         summary = {
             "relation": relation, "label": cfg.label, "likelihood": cfg.likelihood, "rows": cfg.rows,
+            "space": fit.info["space"],
             "n_fit": fit.info["n_fit"], "n_scored": int(np.isfinite(score).sum()),
             "posterior": fit.posterior_summary(),
             "least_squares": {"note": "the lab's fit: no intrinsic scatter, no outlier model", **ls},
@@ -182,7 +209,10 @@ class LeavittMCMC(Detector):
             summary["WARNING"] = problem
         ctx.record("converged", fit.converged)
 
-        description = (f"|residual| from {relation} (posterior median) / sqrt({cfg.y_error or '0'}^2 + sigma_int^2)"
+        description = (f"|parallax - parallax predicted by {relation}| (posterior median) / total sigma (parallax "
+                       f"error, {cfg.y_error or 'no'} magnitude error and sigma_int in parallax units)"
+                       if cfg.score == "sigma" and cfg.parallax else
+                       f"|residual| from {relation} (posterior median) / sqrt({cfg.y_error or '0'}^2 + sigma_int^2)"
                        if cfg.score == "sigma" else
                        f"posterior probability of the outlier component (Hogg, Bovy & Lang 2010) for {relation}")
         if cfg.rows:
@@ -200,9 +230,17 @@ class LeavittMCMC(Detector):
 
         cols = Columns()
         unit = table.info[cfg.y].unit
-        cols.add(f"resid_{step}", res["resid"], unit, f"{cfg.y} minus the fitted {relation} (posterior median); "
-                 "positive = fainter than the relation")
-        cols.add(f"z_{step}", res["z"], description=f"resid_{step} / sqrt({cfg.y_error or '0'}^2 + sigma_int^2)")
+        if cfg.parallax:
+            cols.add(f"M_plx_{step}", res["magnitude"], unit, f"absolute {cfg.y} from the parallax ({cfg.parallax.column}"
+                     f" - {cfg.parallax.zero_point:g} mas; NaN where not positive), shown in the figures")
+            cols.add(f"resid_{step}", res["resid"], unit, f"M_plx_{step} minus the fitted relation (posterior "
+                     "median); positive = fainter than the relation")
+            cols.add(f"z_{step}", res["z"], description="(parallax - predicted parallax) / total sigma; positive = "
+                     "nearer, i.e. fainter, than the relation says")
+        else:
+            cols.add(f"resid_{step}", res["resid"], unit, f"{cfg.y} minus the fitted {relation} (posterior median); "
+                     "positive = fainter than the relation")
+            cols.add(f"z_{step}", res["z"], description=f"resid_{step} / sqrt({cfg.y_error or '0'}^2 + sigma_int^2)")
         if cfg.likelihood == "mixture":
             cols.add(f"p_outlier_{step}", res["p_outlier"],
                      description="posterior probability of belonging to the outlier component")
@@ -212,7 +250,7 @@ class LeavittMCMC(Detector):
                  step: str, problem: str | None) -> None:
         cfg = self.config
         shown = sel & np.isfinite(res["resid"])
-        x, y = table.array(cfg.x)[shown], table.array(cfg.y)[shown]
+        x, y = table.array(cfg.x)[shown], res["magnitude"][shown]
         truth = table.data["truth_population"].to_numpy().astype(str)[shown] \
             if "truth_population" in table.columns else None
         label = cfg.label or f"{cfg.y} vs {cfg.x}"
@@ -220,8 +258,10 @@ class LeavittMCMC(Detector):
         mock = " (MOCK DATA)" if table.is_mock else ""
         title = f"{step}: {label}{mock}{warn}"
         rng = ctx.rng("figure")
-        ctx.save_figure(relation_figure(fit, x, y, flag[shown], truth, title, f"{cfg.x} (days)", cfg.y, rng),
-                        "relation", caption=f"{label}: {cfg.y} against {cfg.x} for the {shown.sum()} scored stars, "
+        ylabel = f"absolute {cfg.y} from the parallax" if cfg.parallax else cfg.y
+        ctx.save_figure(relation_figure(fit, x, y, flag[shown], truth, title, f"{cfg.x} (days)", ylabel, rng),
+                        "relation", caption=f"{label}: {ylabel} against {cfg.x} for the {shown.sum()} scored stars"
+                        + (" with a positive parallax (all scored stars enter the fit)" if cfg.parallax else "") + ", "
                         "with the posterior-median relation, its 68 % band (dark), ± the intrinsic scatter (light) "
                         "and the flagged stars circled in red" + ("; colours are the mock's true populations."
                                                                  if truth is not None else "."))

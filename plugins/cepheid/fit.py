@@ -25,7 +25,8 @@ import numpy as np
 from toolkit.core import StageError, Table
 from toolkit.core.io import atomic_write, file_sha256, json_default
 
-from .likelihood import GAUSSIAN_PARAMS, MIXTURE_PARAMS, LineData, Priors, least_squares, log_posterior
+from .likelihood import (GAUSSIAN_PARAMS, KAPPA, MIXTURE_PARAMS, LineData, Priors, least_squares, log_posterior,
+                         predicted_parallax)
 from .likelihood import outlier_probability as _outlier_probability
 
 FORMAT_VERSION = 1
@@ -59,6 +60,8 @@ class LeavittFit:
     autocorr_time: np.ndarray                # (n_params,)
     score_kind: str = "sigma"
     info: dict = field(default_factory=dict)  # sampling settings, least squares, acceptance, units, ...
+    #: parallax space: {"column", "error_column", "zero_point"}; y is then an apparent magnitude
+    parallax: dict | None = None
 
     @property
     def param_names(self) -> list[str]:
@@ -75,26 +78,41 @@ class LeavittFit:
     @classmethod
     def fit(cls, x, y, y_err, *, x_column: str, y_column: str, y_error_column: str | None, pivot: float,
             likelihood: str = "mixture", sampling: Sampling | None = None, seed: int = 0,
-            score_kind: str = "sigma", units: dict | None = None) -> "LeavittFit":
-        """Sample the posterior with emcee (vectorised log-posterior), starting from the MAP."""
+            score_kind: str = "sigma", units: dict | None = None, plx=None, plx_err=None,
+            parallax: dict | None = None) -> "LeavittFit":
+        """Sample the posterior with emcee (vectorised log-posterior), starting from the MAP.
+
+        With ``plx``/``plx_err`` (mas, zero-point already subtracted) the fit is in parallax space and ``y``
+        is an apparent magnitude; ``parallax`` records the columns and zero-point for scoring other tables.
+        """
         import emcee
         from scipy.optimize import minimize
 
         s = sampling or Sampling()
         x, y = np.asarray(x, float), np.asarray(y, float)
         var = np.zeros_like(y) if y_err is None else np.asarray(y_err, float) ** 2
-        data = LineData(x - pivot, y, var)
+        if plx is not None:
+            plx, plx_var = np.asarray(plx, float), np.asarray(plx_err, float) ** 2
+            data = LineData(x - pivot, y, var, plx, plx_var)
+            # the lab's least squares (and the sampler's start) use magnitudes from the positive parallaxes
+            pos = plx > 0
+            absolute = y[pos] - (10.0 - 5.0 * np.log10(plx[pos]))
+            ls_data = LineData(x[pos] - pivot, absolute, var[pos] + (5 / np.log(10) * np.sqrt(plx_var[pos]) / plx[pos]) ** 2)
+        else:
+            data = ls_data = LineData(x - pivot, y, var)
         names = MIXTURE_PARAMS if likelihood == "mixture" else GAUSSIAN_PARAMS
         priors = Priors.for_data(data)
         bounds = priors.bounds(names)
 
-        ls_w = least_squares(data, weighted=y_err is not None)
-        ls_u = least_squares(data, weighted=False)
-        resid = y - (ls_w["zero_point"] + ls_w["slope"] * data.x)
+        ls_w = least_squares(ls_data, weighted=y_err is not None or plx is not None)
+        ls_u = least_squares(ls_data, weighted=False)
+        resid = ls_data.y - (ls_w["zero_point"] + ls_w["slope"] * ls_data.x)
         robust = 1.4826 * np.median(np.abs(resid - np.median(resid)))
-        scatter0 = np.sqrt(max(robust**2 - np.median(var), 1e-4))
+        scatter0 = np.sqrt(max(robust**2 - np.median(ls_data.var), 1e-4))
         start = [ls_w["zero_point"], ls_w["slope"], np.log(scatter0)]
-        if likelihood == "mixture":
+        if likelihood == "mixture" and plx is not None:
+            start += [0.05, 0.0, np.log(1.0)]
+        elif likelihood == "mixture":
             start += [0.05, float(np.median(y)), np.log(max(float(np.std(y)), 0.1) * 2)]
         start = np.clip(start, bounds[:, 0] + 1e-6, bounds[:, 1] - 1e-6)
         neg = lambda t: -log_posterior(t[None, :], data, bounds)[0]  # noqa: E731
@@ -134,33 +152,58 @@ class LeavittFit:
                 "acceptance_fraction": round(float(np.mean(sampler.acceptance_fraction)), 4),
                 "n_fit": int(len(y)), "x_range": [float(x.min()), float(x.max())],
                 "map": dict(zip(names, np.asarray(centre, float).tolist())),
-                "least_squares": {"weighted": ls_w if y_err is not None else None, "unweighted": ls_u},
+                "least_squares": {"weighted": ls_w if y_err is not None or plx is not None else None,
+                                  "unweighted": ls_u, "on": "magnitudes from positive parallaxes"
+                                  if plx is not None else y_column},
+                "space": "parallax" if plx is not None else "magnitude",
                 "priors": {n: [float(lo), float(hi)] for n, (lo, hi) in zip(names, bounds)},
                 "units": dict(units or {}), "emcee_version": emcee.__version__}
         return cls(x_column, y_column, y_error_column, float(pivot), likelihood, np.asarray(chain, float),
-                   np.asarray(tau, float), score_kind, info)
+                   np.asarray(tau, float), score_kind, info, dict(parallax) if plx is not None else None)
 
     # ---------------------------------------------------------------- score
-    def _inputs(self, table: Table, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _inputs(self, table: Table, stage: str) -> dict[str, np.ndarray]:
+        """x, y, var (and plx, plx_var in parallax space) of every row, with ``ok`` = all finite."""
         need = [self.x_column, self.y_column] + ([self.y_error_column] if self.y_error_column else [])
+        if self.parallax:
+            need += [self.parallax["column"], self.parallax["error_column"]]
         table.require(need, stage)
-        x, y = table.array(self.x_column), table.array(self.y_column)
-        var = table.array(self.y_error_column) ** 2 if self.y_error_column else np.zeros(len(table))
-        ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(var)
-        return x, y, var, ok
+        d = {"x": table.array(self.x_column), "y": table.array(self.y_column)}
+        d["var"] = table.array(self.y_error_column) ** 2 if self.y_error_column else np.zeros(len(table))
+        if self.parallax:
+            d["plx"] = table.array(self.parallax["column"]) - self.parallax["zero_point"]
+            d["plx_var"] = table.array(self.parallax["error_column"]) ** 2
+        d["ok"] = np.all([np.isfinite(v) for v in d.values()], axis=0)
+        if self.parallax:
+            d["ok"] &= d["plx_var"] > 0
+        return d
 
     def residuals(self, table: Table, stage: str = "cepheid fit") -> dict[str, np.ndarray]:
-        """Per row: residual y - line (posterior median), total sigma, z = residual/sigma, outlier probability."""
-        x, y, var, ok = self._inputs(table, stage)
+        """Per row: magnitude residual from the line (posterior median), z = residual / total sigma (in parallax
+        units in parallax space), the outlier probability, and ``magnitude``: what is plotted against x (y, or
+        the absolute magnitude from a positive parallax)."""
+        d = self._inputs(table, stage)
+        ok = d["ok"]
         med = self.median()
         scatter = np.exp(med["ln_scatter"])
-        out = {k: np.full(len(table), np.nan) for k in ("resid", "sigma", "z", "p_outlier")}
-        line = med["zero_point"] + med["slope"] * (x[ok] - self.pivot)
-        out["resid"][ok] = y[ok] - line
-        out["sigma"][ok] = np.sqrt(var[ok] + scatter**2)
-        out["z"][ok] = out["resid"][ok] / out["sigma"][ok]
+        out = {k: np.full(len(table), np.nan) for k in ("resid", "z", "p_outlier", "magnitude")}
+        line = self.predict(d["x"][ok])
+        if self.parallax:
+            plx, plx_var = d["plx"][ok], d["plx_var"][ok]
+            plx_pred = predicted_parallax(line, d["y"][ok])
+            sigma = np.sqrt(plx_var + (KAPPA * plx_pred) ** 2 * (d["var"][ok] + scatter**2))
+            out["z"][ok] = (plx - plx_pred) / sigma      # > 0: nearer than the relation says, i.e. fainter
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out["magnitude"][ok] = np.where(plx > 0, d["y"][ok] - (10.0 - 5.0 * np.log10(plx)), np.nan)
+            out["resid"][ok] = out["magnitude"][ok] - line
+            data = LineData(d["x"][ok] - self.pivot, d["y"][ok], d["var"][ok], plx, plx_var)
+        else:
+            out["magnitude"][ok] = d["y"][ok]
+            out["resid"][ok] = d["y"][ok] - line
+            out["z"][ok] = out["resid"][ok] / np.sqrt(d["var"][ok] + scatter**2)
+            data = LineData(d["x"][ok] - self.pivot, d["y"][ok], d["var"][ok])
         draws = self.samples[np.linspace(0, len(self.samples) - 1, min(SCORE_SAMPLES, len(self.samples))).astype(int)]
-        out["p_outlier"][ok] = _outlier_probability(draws, LineData(x[ok] - self.pivot, y[ok], var[ok]))
+        out["p_outlier"][ok] = _outlier_probability(draws, data)
         return out
 
     def score(self, table: Table) -> np.ndarray:
@@ -202,7 +245,8 @@ class LeavittFit:
         doc = {"format_version": FORMAT_VERSION, "kind": "cepheid.leavitt_fit", **(extra or {}),
                "x_column": self.x_column, "y_column": self.y_column, "y_error_column": self.y_error_column,
                "pivot": self.pivot, "likelihood": self.likelihood, "param_names": self.param_names,
-               "score_kind": self.score_kind, "info": self.info, "posterior": self.posterior_summary(),
+               "score_kind": self.score_kind, "parallax": self.parallax, "info": self.info,
+               "posterior": self.posterior_summary(),
                "files": {"posterior.npz": file_sha256(npz)}}
         text = json.dumps(doc, indent=2, default=json_default)
         atomic_write(folder / "model.json", lambda p: p.write_text(text))
@@ -226,4 +270,4 @@ class LeavittFit:
         with np.load(npz_path, allow_pickle=False) as z:
             samples, tau = z["samples"], z["autocorr_time"]
         return cls(doc["x_column"], doc["y_column"], doc["y_error_column"], float(doc["pivot"]), doc["likelihood"],
-                   samples, tau, doc["score_kind"], doc["info"])
+                   samples, tau, doc["score_kind"], doc["info"], doc.get("parallax"))

@@ -7,6 +7,17 @@ probability 1 - P_b, or an outlier drawn from a broad Gaussian
 N(Y_b, sigma_y^2 + V_b), with probability P_b. Outliers then cannot drag the
 line: they are explained by the broad component instead.
 
+Parallax space. When the data carry parallaxes, y is an apparent magnitude m and
+the line is the absolute magnitude M = a + b (x - pivot); each star's predicted
+parallax is 10^(0.2 (M - m) + 2) mas and the likelihood compares it with the
+measured parallax, with the intrinsic and photometric scatter carried into
+parallax units to first order (kappa = 0.2 ln 10: sigma_plx,pred = kappa plx
+sigma_mag). No noisy parallax is ever inverted, so neither the log of a noisy
+parallax nor weights computed from the observed parallax bias the relation
+(the approach of Riess et al. 2018, ApJ 861, 126, for Milky Way Cepheids).
+Outliers are then stars offset from the relation by Y_b mag with a broad width
+sqrt(V_b), in the same parallax units.
+
 Everything is vectorised over walkers: ``theta`` has shape (n_walkers, n_params)
 and the log-posterior is computed for all walkers and stars in one NumPy pass.
 """
@@ -21,11 +32,21 @@ MIXTURE_PARAMS = ["zero_point", "slope", "ln_scatter", "outlier_fraction", "outl
 GAUSSIAN_PARAMS = MIXTURE_PARAMS[:3]
 
 
+KAPPA = 0.2 * np.log(10.0)
+LN100 = 2 * np.log(10.0)
+
+
 @dataclass
 class LineData:
-    x: np.ndarray          # x - pivot
-    y: np.ndarray
-    var: np.ndarray        # sigma_y^2
+    x: np.ndarray                     # x - pivot
+    y: np.ndarray                     # magnitude (apparent in parallax space)
+    var: np.ndarray                   # sigma_y^2
+    plx: np.ndarray | None = None     # parallax (mas, zero-point corrected): parallax space when given
+    plx_var: np.ndarray | None = None
+
+    @property
+    def in_parallax_space(self) -> bool:
+        return self.plx is not None
 
     @property
     def y_range(self) -> tuple[float, float]:
@@ -45,6 +66,8 @@ class Priors:
 
     @classmethod
     def for_data(cls, data: LineData) -> "Priors":
+        if data.in_parallax_space:   # absolute zero-point; outliers as an offset (mag) from the relation
+            return cls(zero_point=(-30.0, 30.0), outlier_mean=(-5.0, 5.0))
         lo, hi = data.y_range
         span = max(hi - lo, 1e-3)
         return cls(zero_point=(lo - 20 * span - 50, hi + 20 * span + 50), outlier_mean=(lo - span, hi + span))
@@ -59,6 +82,8 @@ def _components(theta: np.ndarray, data: LineData):
     The constant -ln(2 pi)/2 per star is left out (it shifts both components alike). In-place
     operations keep the (walkers x stars) temporaries few: this is the sampler's inner loop.
     """
+    if data.in_parallax_space:
+        return _parallax_components(theta, data)
     a, b, ln_s = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
     var_in = data.var[None, :] + np.exp(2 * ln_s)
     ll_in = b * data.x[None, :]
@@ -77,6 +102,40 @@ def _components(theta: np.ndarray, data: LineData):
     ll_out /= var_out
     ll_out += np.log(var_out, out=var_out)
     ll_out *= -0.5
+    with np.errstate(divide="ignore"):
+        ll_in += np.log1p(-p_b)
+        ll_out += np.log(p_b)
+    return ll_in, ll_out
+
+
+def predicted_parallax(absolute, apparent):
+    """Parallax (mas) of a star of absolute magnitude ``absolute`` seen at ``apparent``: 10^(0.2 (M - m) + 2)."""
+    return np.exp(KAPPA * (absolute - apparent) + LN100)
+
+
+def _gauss(observed, predicted, var):
+    """-0.5 ((observed - predicted)^2 / var + ln var), computed in place on ``var``'s shape."""
+    out = observed - predicted
+    out *= out
+    out /= var
+    out += np.log(var)
+    out *= -0.5
+    return out
+
+
+def _parallax_components(theta: np.ndarray, data: LineData):
+    """As ``_components``, comparing measured with predicted parallaxes (see the module doc)."""
+    a, b, ln_s = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
+    plx_pred = predicted_parallax(b * data.x[None, :] + a, data.y[None, :])
+    scale = (KAPPA * plx_pred) ** 2
+    ll_in = _gauss(data.plx[None, :], plx_pred, data.plx_var[None, :] + scale * (data.var[None, :] + np.exp(2 * ln_s)))
+    if theta.shape[1] == 3:
+        return ll_in, None
+    p_b, y_b, ln_v = theta[:, 3:4], theta[:, 4:5], theta[:, 5:6]
+    shift = np.exp(KAPPA * y_b)
+    plx_out = plx_pred * shift
+    ll_out = _gauss(data.plx[None, :], plx_out, data.plx_var[None, :] + scale * shift**2 * (data.var[None, :]
+                                                                                          + np.exp(2 * ln_v)))
     with np.errstate(divide="ignore"):
         ll_in += np.log1p(-p_b)
         ll_out += np.log(p_b)

@@ -110,7 +110,8 @@ class LmcDistance(Validator):
             "median_member_modulus": round(float(np.median(mu_i.mean(axis=0))), 4),
             "n_members": n, "n_in_field": int(in_field.sum()), "n_flagged_left_out": int((in_field & flagged).sum()),
             "n_outside_calibration_periods": outside, "exclude_flags": flags,
-            "calibration": {"from": folder, "relation": f"{fit.y_column} = a + b ({fit.x_column} - {fit.pivot:g})",
+            "calibration": {"from": folder, "relation": f"M_{fit.y_column} = a + b ({fit.x_column} - {fit.pivot:g})"
+                            + (" (fitted to parallaxes)" if fit.parallax else ""),
                             "converged": fit.converged},
             "reference": LMC_DM_REFERENCE,
             "difference_from_reference": round(mu - ref, 4),
