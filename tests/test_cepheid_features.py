@@ -99,6 +99,17 @@ def test_absolute_magnitude_from_distances_with_extinction():
     assert out.data["mu_bj_err"][0] == pytest.approx(5 / np.log(10) * 0.1)
 
 
+def test_absolute_magnitude_converts_distance_units_and_refuses_wrong_ones():
+    t = table(W=[0.0], r_est=[1.0], r_lo=[0.9], r_hi=[1.1])
+    for c in ("r_est", "r_lo", "r_hi"):
+        t.info[c].unit = "kpc"
+    out = AbsoluteMagnitudes(errors={}, distance_from="distance").compute(t, None)
+    assert out.data["mu"][0] == pytest.approx(10.0)
+    t.info["r_est"].unit = "km/s"
+    with pytest.raises(StageError, match="'r_est' has unit 'km/s', which is not convertible to pc"):
+        AbsoluteMagnitudes(errors={}, distance_from="distance").compute(t, None)
+
+
 def test_lmc_region_selects_by_separation():
     ra0, dec0 = LMC_CENTRE_DEG
     t = table(ra=[ra0, ra0, 10.0], dec=[dec0, dec0 + 9.0, 20.0])

@@ -33,6 +33,20 @@ def _mag(table: Table, column: str, stage: str) -> np.ndarray:
     return table.array(column)
 
 
+def _in(table: Table, column: str, unit: str, stage: str) -> np.ndarray:
+    """The column converted to ``unit`` (a column without a unit is taken to be in it already)."""
+    import astropy.units as u
+
+    have = table.info[column].unit
+    if not have:
+        return table.array(column)
+    try:
+        return table.quantity(column).to_value(unit)
+    except u.UnitConversionError:
+        raise StageError(f"stage '{stage}': column '{column}' has unit '{have}', which is not convertible to "
+                         f"{unit}") from None
+
+
 class FundamentalPeriod(Feature):
     name = "cepheid.period"
     summary = ("log10 of the fundamental-mode period: F periods as they are, first-overtone periods "
@@ -133,8 +147,8 @@ class AbsoluteMagnitudes(Feature):
         cfg = self.config
         if cfg.distance_from == "parallax":
             table.require([cfg.parallax_column, cfg.parallax_error_column], self.name)
-            plx = table.array(cfg.parallax_column) - cfg.zero_point
-            e = table.array(cfg.parallax_error_column)
+            plx = _in(table, cfg.parallax_column, "mas", self.name) - cfg.zero_point
+            e = _in(table, cfg.parallax_error_column, "mas", self.name)
             with np.errstate(divide="ignore", invalid="ignore"):
                 mu = np.where(plx > 0, 10.0 - 5.0 * np.log10(plx), np.nan)
                 emu = np.where(plx > 0, 5.0 / LN10 * e / plx, np.nan)
@@ -142,11 +156,11 @@ class AbsoluteMagnitudes(Feature):
             return mu, emu, f"10 - 5 log10({cfg.parallax_column}{zp}); NaN for non-positive parallax"
         need = [cfg.distance_column] + list(cfg.distance_interval or [])
         table.require(need, self.name)
-        d = table.array(cfg.distance_column)
+        d = _in(table, cfg.distance_column, "pc", self.name)
         with np.errstate(divide="ignore", invalid="ignore"):
             mu = np.where(d > 0, 5.0 * np.log10(d) - 5.0, np.nan)
             if cfg.distance_interval:
-                lo, hi = (table.array(c) for c in cfg.distance_interval)
+                lo, hi = (_in(table, c, "pc", self.name) for c in cfg.distance_interval)
                 emu = 5.0 / LN10 * (hi - lo) / (2.0 * d)
             else:
                 emu = np.zeros(len(table))
