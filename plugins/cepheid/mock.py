@@ -60,6 +60,16 @@ def _population_counts(n: int, cfg: CepheidMockConfig) -> dict[str, int]:
     return counts
 
 
+def _truncated_normal(rng, mean, sd, lo, hi, n):
+    """Normal draws inside [lo, hi] (redrawn, not clipped: clipping would pile stars on the edges)."""
+    out = rng.normal(mean, sd, n)
+    bad = (out < lo) | (out > hi)
+    while bad.any():
+        out[bad] = rng.normal(mean, sd, bad.sum())
+        bad = (out < lo) | (out > hi)
+    return out
+
+
 def parallax_error_mas(g):
     """Gaia DR3-like parallax uncertainty against G (after Lindegren et al. 2021, their Fig. 7 medians)."""
     return np.hypot(0.02, 0.5 * 10.0 ** (0.28 * (np.asarray(g) - 20.0)))
@@ -85,7 +95,7 @@ def simulate(cfg: CepheidMockConfig, rng: np.random.Generator) -> tuple[Columns,
     # periods (fundamental-mode) and pulsation mode
     log_pf = np.empty(n)
     base = np.isin(pop, ["classical", "blend", "bad_parallax"])
-    log_pf[base] = np.clip(rng.normal(0.55, 0.25, base.sum()), 0.0, 1.8)
+    log_pf[base] = _truncated_normal(rng, 0.55, 0.25, 0.0, 1.8, base.sum())
     t2 = pop == "type2"
     log_pf[t2] = rng.uniform(0.0, 1.4, t2.sum())           # BL Her (1-4 d) and W Vir (4-25 d)
     ac = pop == "anomalous_cepheid"
