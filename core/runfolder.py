@@ -107,19 +107,19 @@ def _write_parquet(table, path: Path, columns=None) -> None:
     header = table.take(np.arange(min(len(table), 1))).to_astropy(names)[:0]
     meta_yaml = "\n".join(meta.get_yaml_from_table(header))
     metadata = {"table_meta_yaml": meta_yaml}
-    for n in names:   # astropy reads text columns back at their longest length
-        if header[n].dtype.kind in "US":
-            lengths = table.data[n].fillna("").astype(str).str.len()
-            metadata[f"table::len::{n}"] = str(max(int(lengths.max()) if len(lengths) else 0, 1))
+    text = [n for n in names if header[n].dtype.kind in "US"]
+    for n in text:   # astropy reads text columns back at their longest length
+        lengths = table.data[n].fillna("").astype(str).str.len()
+        metadata[f"table::len::{n}"] = str(max(int(lengths.max()) if len(lengths) else 0, 1))
     writer = None
     try:
         for start in range(0, max(len(table), 1), PARQUET_ROW_GROUP):
-            part = table.take(np.arange(start, min(start + PARQUET_ROW_GROUP, len(table)))).to_astropy(names)
-            arrays = [pa.array(np.asarray(part[n])) for n in names]
-            batch = pa.Table.from_arrays(arrays, names=names)
+            frame = table.data[names].iloc[start:start + PARQUET_ROW_GROUP]
+            if text:   # text columns as astropy writes them: missing values as empty strings
+                frame = frame.assign(**{n: frame[n].fillna("").astype(str) for n in text})
+            batch = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
-                schema = batch.schema.with_metadata(metadata)
-                writer = pq.ParquetWriter(path, schema)
+                writer = pq.ParquetWriter(path, batch.schema.with_metadata(metadata))
             writer.write_table(batch.cast(writer.schema))
     finally:
         if writer is not None:
