@@ -46,14 +46,24 @@ def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None 
     return path, manifest
 
 
+def write_candidate_formats(candidates, folder: RunFolder, formats, ctx: RunContext) -> None:
+    """The extra candidate formats; one a table cannot be written in (FITS refuses non-ASCII column
+    names) is reported in the manifest and on the terminal, and the run keeps everything else."""
+    for fmt in formats:
+        fname, astropy_fmt = CANDIDATE_FORMATS[fmt]
+        try:
+            write_table(candidates, folder.path(fname), astropy_fmt)
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal: candidates.parquet is written
+            ctx.warn(f"candidates were not written as {fmt} ({fname}): {type(exc).__name__}: {exc}; "
+                     "they are in candidates.parquet")
+
+
 def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext, started, elapsed: float,
                   formats, registry) -> dict:
     candidates = result.candidates()
     write_table(result.table, folder.path("scored.parquet"), "parquet")
     write_table(candidates, folder.path("candidates.parquet"), "parquet")
-    for fmt in formats:
-        fname, astropy_fmt = CANDIDATE_FORMATS[fmt]
-        write_table(candidates, folder.path(fname), astropy_fmt)
+    write_candidate_formats(candidates, folder, formats, ctx)
     if result.rejected is not None:
         write_table(result.rejected, folder.path("rejected.parquet"), "parquet")
     atomic_write(folder.path("cutflow.csv"), lambda tmp: result.cutflow.to_csv(tmp, index=False))

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from .component import Component
-from .context import RunContext
+from rich.markup import escape
+
+from .context import RunContext, one_line
 from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
 from .io import frame_sha256
 from .recipe import Recipe, Step
@@ -82,13 +84,19 @@ def load_source(recipe: Recipe, ctx: RunContext, registry: Registry, timings: di
         if step.fallback is None:
             raise
         reason = str(exc)
-        ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable:[/bold yellow] {reason}\n"
-                          f"[bold yellow]Falling back to {step.fallback.component.name}, as the recipe declares.[/]")
+        ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable[/bold yellow] "
+                          f"({escape(one_line(reason))}); [bold yellow]falling back to "
+                          f"{step.fallback.component.name}, as the recipe declares.[/]")
         info.update(fallback_used=True, fallback=step.fallback.component.name, reason=reason)
         with _stage(step.fallback, ctx, registry, timings):
             table = step.fallback.component.load(ctx)
     if not isinstance(table, Table):
         raise PluginError(f"source {info.get('fallback', info['use'])} returned {type(table).__name__}, not a Table")
+    problem = table.id_problems()
+    if problem:   # ids join scores, flags, matches and saved candidates back to stars: they must be unique
+        raise StageError(f"source {info.get('fallback', info['use'])}: the id column '{table.id_column}' has "
+                         f"{problem}. Choose a unique id column (the source's id_column), or remove the "
+                         "duplicate rows first.")
     info["mock"] = table.is_mock
     info["truth_normal"] = list(table.meta.get("truth_normal", []))
     info["rows"] = len(table)
