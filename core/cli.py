@@ -118,14 +118,24 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
               f"{rows['candidates']} candidates in {manifest['timings_s']['total']:.1f} s")
     if manifest.get("mock"):
         err.print(f"[bold red]MOCK DATA[/bold red]: {manifest['data_warning']}")
+    normal = manifest.get("source", {}).get("truth_normal", [])
     for det, pops in (manifest.get("truth_recovery") or {}).items():
-        parts = [f"{p}: AUC {r['roc_auc']}, recall {r['recall']}" for p, r in pops.items()
-                 if p not in manifest.get("source", {}).get("truth_normal", [])]
+        parts = [f"{p}: {_auc_text(r['roc_auc'])}, recall {r['recall']}" for p, r in pops.items() if p not in normal]
         err.print(f"  truth recovery {escape(f'[{det}]')} " + escape("; ".join(parts)))
     if manifest.get("truth_recovery"):
-        err.print("  [dim](AUC: how well the score ranks each labelled population above all other rows; "
-                  "0.5 = chance, below 0.5 = ranked lower)[/dim]")
+        err.print("  [dim](AUC: chance that a labelled star scores higher, i.e. more anomalous, than another row; "
+                  "0.5 = no better than chance; details in manifest.json and report.html)[/dim]")
     out.print(str(path))
+
+
+def _auc_text(auc) -> str:
+    """ROC AUC for the terminal; one far below 0.5 is explained (the population scores *lower* than
+    the rest: a moving group that a mixture fits as its own component is the likeliest, not the rarest)."""
+    if auc is None:
+        return "AUC n/a"
+    if auc < 0.5:
+        return f"AUC {auc} (scores lower than the rest: ranked as typical, 1 - AUC = {1 - auc:.4f})"
+    return f"AUC {auc}"
 
 
 def _terminate_as_interrupt() -> None:

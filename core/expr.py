@@ -92,7 +92,8 @@ class Expression:
                 raise RecipeError(f"expression {_short(self.text)} has more than {MAX_NODES:,} terms; "
                                   "split it into several features or cuts")
             if depth > MAX_DEPTH:
-                raise RecipeError(f"expression {_short(self.text)} nests more than {MAX_DEPTH} levels deep")
+                raise RecipeError(f"expression {_short(self.text)} nests more than {MAX_DEPTH} levels deep "
+                                  "(each further term of a long sum or product is one level)")
             stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
     def _reject(self, node: ast.AST, why: str):

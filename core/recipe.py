@@ -402,6 +402,7 @@ def _pydantic_error(exc: ValidationError, loc: _Locator, prefix: tuple, model, c
         elif err["type"] == "missing":
             msg = "required parameter is missing" + (f" for {component}" if component else "")
         elif "input" in err:
-            msg = f"{msg} (got {err['input']!r})"
+            got = repr(err["input"])
+            msg = f"{msg} (got {got if len(got) <= 100 else got[:100] + '...'})"
         lines.append(str(loc.error(path, msg)))
     return RecipeError("\n".join(lines))

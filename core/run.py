@@ -13,7 +13,7 @@ from .context import RunContext
 from .io import atomic_write, file_sha256
 from .recipe import load_recipe
 from .registry import get_registry, plugin_versions
-from .runfolder import (CANDIDATE_FORMATS, RunFolder, clean_json, default_run_dir, versions, write_json,
+from .runfolder import (CANDIDATE_FORMATS, RunFolder, clean_json, column_units, default_run_dir, versions, write_json,
                         write_table, write_yaml)
 from .runner import RunResult, run_recipe
 
@@ -87,6 +87,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "source": result.source,
         "inputs": inputs,
         "rows": {**result.rows, "candidates": len(candidates)},
+        "columns": column_units(result.table),
         "cutflow": result.cutflow.to_dict(orient="records"),
         "detectors": result.detectors,
         "truth_recovery": result.truth,

@@ -233,22 +233,23 @@ def write_table(table, path: Path, fmt: str, columns=None) -> None:
 
 
 def write_csv(table, path: Path, columns=None) -> None:
-    """Comma-separated values with one header line of names; units and descriptions in ``#`` comment
-    lines above it (astropy's ``Table.read`` skips them; pandas: ``read_csv(path, comment="#")``)."""
+    """Plain comma-separated values: one header line of column names, then the rows, so that
+    ``astropy.table.Table.read(path)`` and ``pandas.read_csv(path)`` read it as it is (a ``#``
+    comment line breaks both). Units and descriptions are in manifest.json (``columns``) and in
+    the self-describing formats (ECSV, FITS, VOTable, Parquet)."""
     names = list(columns) if columns is not None else table.columns
-    lines = ["# toolkit table: comma-separated, one header line; units and descriptions of the columns:"]
-    for name in names:
-        info = table.info.get(name)
-        unit = f" [{info.unit}]" if info is not None and info.unit else ""
-        desc = f": {info.description}" if info is not None and info.description else ""
-        lines.append(" ".join(f"# {name}{unit}{desc}".split()))   # one line each, whatever the text holds
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
             table.data[names].to_csv(f, index=False, lineterminator="\n")
 
     atomic_write(path, write)
+
+
+def column_units(table) -> dict:
+    """Column -> {unit, description}, for manifest.json (what a plain CSV cannot carry)."""
+    return {name: {"unit": info.unit, "description": info.description} for name, info in table.info.items()
+            if name in table.data.columns}
 
 
 def write_json(path: Path, data: dict) -> None:
