@@ -25,6 +25,7 @@ from toolkit.core import (Columns, Config, Field, RecipeError, RunContext, Sourc
                           Validation, Validator)
 
 from toolkit.core.context import one_line
+from toolkit.core.io import is_file
 
 from .coordinates import angles_to_degrees, detect_position_columns
 from .crossmatch import match_rows, propagate_positions, recall_statistics
@@ -244,7 +245,7 @@ def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> 
     entry = registry.entries.get(ref)
     if entry is not None and entry.kind == "catalog":
         return CatalogStep(use=ref, short_name=short_name)
-    if Path(ref).is_file():
+    if is_file(ref):
         return CatalogStep(use="catalog.file", with_={"path": str(ref)}, short_name=short_name)
     known = ", ".join(e.name for e in registry.of_kind("catalog")) or "(none)"
     import difflib

@@ -108,7 +108,7 @@ class RunContext:
                 advance(1)
 
 
-def one_line(message: str, width: int = 160) -> str:
+def one_line(message: str, width: int = 100) -> str:
     """The first line of a message for the terminal, marked when the rest went to manifest.json."""
     lines = str(message).strip().splitlines() or [""]
     first = lines[0] if len(lines[0]) <= width else lines[0][:width - 1] + "…"

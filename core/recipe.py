@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .component import Component
 from .errors import RecipeError
+from .io import is_file
 from .registry import Registry
 
 STAGES = ("cuts", "features", "detectors", "validators")
@@ -261,15 +262,16 @@ def builtin_recipes() -> dict[str, Path]:
 
 def find_recipe(ref: str | Path) -> Path:
     path = Path(ref)
-    if path.is_file():
+    if is_file(path):
         return path
     known = builtin_recipes()
     stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
-    if not path.exists() and stem in known and (path.parent == Path(".") or path.parent.name == "recipes"):
+    if not is_file(path) and stem in known and (path.parent == Path(".") or path.parent.name == "recipes"):
         return known[stem]
-    near = difflib.get_close_matches(stem, list(known), n=3)
+    near = difflib.get_close_matches(stem[:200], list(known), n=3)
     hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-    raise RecipeError(f"recipe file '{ref}' not found.{hint} Built-in recipes: {', '.join(sorted(known))}")
+    shown = str(ref) if len(str(ref)) <= 200 else str(ref)[:200] + "..."
+    raise RecipeError(f"recipe file '{shown}' not found.{hint} Built-in recipes: {', '.join(sorted(known))}")
 
 
 def _parse_value(text: str, key: str) -> Any:

@@ -45,9 +45,34 @@ def _dict_table(d: dict, depth: int = 0) -> str:
     return "<div class='scroll'><table>" + "".join(rows) + "</table></div>"
 
 
+def _records_table(value: dict) -> str | None:
+    """{row: {column: value}} (e.g. per-flag or per-score statistics) as one table, or None."""
+    if not all(isinstance(v, dict) and v for v in value.values()):
+        return None
+    rows = []
+    for key, inner in value.items():
+        row = {"": key}
+        for k, v in inner.items():
+            if isinstance(v, dict):   # one more level, e.g. precision/recall at k: "k=10: P 0.1, R 0.2"
+                v = "; ".join(f"{ik}: " + (", ".join(f"{a} {_plain(b)}" for a, b in iv.items())
+                                          if isinstance(iv, dict) else _plain(iv)) for ik, iv in v.items())
+            elif isinstance(v, list):
+                v = ", ".join(map(_plain, v))
+            row[k] = v
+        rows.append(row)
+    return _table(pd.DataFrame(rows), max_rows=50)
+
+
+def _plain(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _cell(value, depth: int) -> str:
     if isinstance(value, dict) and value:
-        if depth >= 3:
+        records = _records_table(value) if depth >= 1 else None
+        if records is not None:
+            return f"<td class='nested'>{records}</td>"
+        if depth >= 4:
             return (f"<td style='text-align:left'><pre>{html.escape(json.dumps(value, indent=1, default=str))}"
                     "</pre></td>")
         return f"<td class='nested'>{_dict_table(value, depth + 1)}</td>"
