@@ -201,7 +201,13 @@ def _decode(data: bytes, label: str) -> str:
 
 def parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
     """Safe YAML -> (data, node tree), checked for size, depth, recursion and duplicate keys."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:   # a control character: the reader refuses the text at once
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise RecipeError(f"{label}:{line}:{col}: character {exc.character!r} is not allowed in YAML "
+                          "(a recipe is plain text)") from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -361,7 +361,7 @@ def test_overflowing_tap_answer_is_not_cached(fake_tap, tmp_path, ctx):
     marked.write_text(text.replace('<RESOURCE type="results">',
                                    '<RESOURCE type="results">\n<INFO name="QUERY_STATUS" value="OVERFLOW"/>', 1))
     fake_tap.respond(None, marked)
-    with pytest.warns(UserWarning, match="truncated"):
+    with pytest.warns(UserWarning, match="the service truncated the result"):
         tab = tap_query(fake_tap.url, LESSON, label="test")
     assert tab.meta["tap_overflow"] and tab.meta["tap_cache"] is None
     assert not cached_query_path(fake_tap.url, LESSON).exists()
