@@ -297,7 +297,7 @@ def apply_override(raw: dict, assignment: str) -> tuple:
     if "=" not in assignment:
         raise RecipeError(f"--set {assignment!r}: expected KEY=VALUE, e.g. detectors.0.with.epochs=5")
     key, value = assignment.split("=", 1)
-    parts: list[Any] = [int(p) if p.lstrip("-").isdigit() else p for p in key.strip().split(".")]
+    parts: list[Any] = [int(p) if re.fullmatch(r"-?[0-9]+", p) else p for p in key.strip().split(".")]
     if any(p == "" for p in parts):
         raise RecipeError(f"--set {assignment!r}: the key has an empty part; expected e.g. detectors.0.with.epochs=5")
     node: Any = raw
