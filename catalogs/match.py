@@ -313,6 +313,10 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     table = Table.from_astropy(tab, id_column=id_column)
     if len(table) == 0:
         raise StageError(f"table '{table_path}' has no rows")
+    problem = table.id_problems() if id_column else None
+    if problem and console is not None:   # matching works row by row; only the listing by id is ambiguous
+        console.print(f"[yellow]note[/yellow] id column '{escape(id_column)}' has {escape(problem)}; matches are "
+                      "per row, but listed ids are ambiguous")
     params = {"catalogs": steps, "radius_arcsec": radius_arcsec, "ra_column": ra_column, "dec_column": dec_column,
               "table_epoch": table_epoch, "pmra_column": pmra_column, "pmdec_column": pmdec_column,
               "on_unavailable": on_unavailable, "figure": False}

@@ -332,6 +332,13 @@ def test_duplicate_or_missing_ids_are_refused(tmp_path, ids, match):
     assert not (tmp_path / "run").exists()
 
 
+def test_match_warns_about_repeated_ids(tmp_path):
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"source_id": [1, 1], "ra": [10.0, 20.0], "dec": [-5.0, 5.0]}).to_csv(table, index=False)
+    res = runner.invoke(app, ["match", str(table), "--catalog", "symbiotic.mock_known"])
+    assert res.exit_code == 0 and "repeated on 2 rows" in " ".join(res.output.split())
+
+
 # -- 13. caches are verified and never hold truncated answers ------------------------------------
 
 LESSON = "SELECT TOP 16 source_id, ra, dec FROM gaiadr3.gaia_source"
