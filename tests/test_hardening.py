@@ -272,6 +272,7 @@ def test_stale_partial_folders_of_dead_processes_are_removed(tmp_path):
     assert clean_stale_partials(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_sigterm_ends_a_run_like_ctrl_c(tmp_path):
     recipe = tmp_path / "slow.yaml"
     recipe.write_text("name: slow\nsource: {use: gaia.mock, with: {n_stars: 300000}}\n"
@@ -476,6 +477,7 @@ def test_several_values_after_one_option():
     assert res.exit_code == 2 and "epochz" in res.output
 
 
+@pytest.mark.slow
 def test_run_accepts_several_formats_and_sets(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: x\nsource: {use: gaia.mock, with: {n_stars: 3000}}\ndetectors:\n"
@@ -489,6 +491,7 @@ def test_run_accepts_several_formats_and_sets(tmp_path):
     assert manifest["seed"] == 3 and manifest["rows"]["source"] == 2000
 
 
+@pytest.mark.slow
 def test_truth_recovery_lines_keep_the_detector_name(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: x\nsource: {use: gaia.mock, with: {n_stars: 3000}}\ndetectors:\n"
