@@ -125,7 +125,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
     if manifest.get("truth_recovery"):
         err.print("  [dim](AUC: chance that a labelled star scores higher, i.e. more anomalous, than another row; "
                   "0.5 = no better than chance; details in manifest.json and report.html)[/dim]")
-    out.print(str(path))
+    out.print(str(path), markup=False, highlight=False, soft_wrap=True)   # one line, as typed: scripts read it
 
 
 def _auc_text(auc) -> str:

@@ -482,12 +482,14 @@ def test_run_accepts_several_formats_and_sets(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: x\nsource: {use: gaia.mock, with: {n_stars: 3000}}\ndetectors:\n"
                       "  - {use: detect.isolation_forest, name: iso, with: {features: [parallax, pmra]}}\n")
-    res = runner.invoke(app, ["run", str(recipe), "--out", str(tmp_path / "run"), "--format", "fits", "votable",
+    out = tmp_path / ("run[bold]" + "x" * 120)   # markup-like and longer than a terminal line
+    res = runner.invoke(app, ["run", str(recipe), "--out", str(out), "--format", "fits", "votable",
                               "csv", "--set", "seed=3", "source.with.n_stars=2000"])
     assert res.exit_code == 0, res.output
-    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert res.stdout.strip() == str(out)              # the path on stdout, exactly, for scripts
+    names = {p.name for p in out.iterdir()}
     assert {"candidates.fits", "candidates.vot", "candidates.csv"} <= names
-    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["rows"]["source"] == 2000
 
 
