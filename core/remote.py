@@ -213,12 +213,40 @@ def _session(timeout_s: float, deadline_s: float | None = None):
             kwargs["timeout"] = timeout_s if given is None else min(float(given), timeout_s)
             kwargs["stream"] = True
             base = super().request
-            return call_with_deadline(lambda: _read_fully(base(method, url, **kwargs), url, deadline_s),
-                                      deadline_s, f"{method} {url}")
+            opened = []
+
+            def work():
+                response = base(method, url, **kwargs)
+                opened.append(response)
+                return _read_fully(response, url, deadline_s)
+
+            try:
+                return call_with_deadline(work, deadline_s, f"{method} {url}")
+            except requests.Timeout:
+                for response in opened:   # wake the abandoned worker: its read fails and it ends
+                    _shut_down(response)
+                raise
 
     session = BoundedSession()
     session.headers.update(create_session().headers)  # pyvo's User-Agent
     return session
+
+
+def _shut_down(response) -> None:
+    """Shut a response's socket down from another thread (close() would wait for the reader's lock)."""
+    import socket
+
+    raw = getattr(response, "raw", None)
+    conn = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    # the connection's socket, or (a connection that closes after this answer) the one the body is read from
+    candidates = [getattr(conn, "sock", None),
+                  getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None)]
+    for sock in candidates:
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _read_fully(response, url: str, deadline_s: float):

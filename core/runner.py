@@ -85,7 +85,7 @@ def load_source(recipe: Recipe, ctx: RunContext, registry: Registry, timings: di
             raise
         reason = str(exc)
         ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable[/bold yellow] "
-                          f"({escape(one_line(reason))}); [bold yellow]falling back to "
+                          f"({escape(one_line(reason))}). [bold yellow]Falling back to "
                           f"{step.fallback.component.name}, as the recipe declares.[/]")
         info.update(fallback_used=True, fallback=step.fallback.component.name, reason=reason)
         with _stage(step.fallback, ctx, registry, timings):

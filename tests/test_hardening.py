@@ -195,6 +195,8 @@ def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(trickle_url)
     with pytest.raises(requests.Timeout, match="deadline"):
         _session(timeout_s=1.0, deadline_s=1.0).get(trickle_url + "/sync")
     assert time.perf_counter() - t0 < 3
+    time.sleep(0.5)   # the abandoned worker notices its closed connection at its next read and ends
+    assert not [t for t in threading.enumerate() if t.name.startswith("toolkit-request") and t.is_alive()]
 
 
 def test_tap_query_against_a_trickling_server_times_out(trickle_url):
