@@ -256,6 +256,21 @@ def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> 
                       f"Registered catalogues: {known}.")
 
 
+def _check_out_path(out_path: Path, inputs: list[Path], overwrite: bool) -> None:
+    """--out never replaces an input, a folder, or (without --force) an existing file."""
+    for path in inputs:
+        try:
+            same = is_file(path) and out_path.exists() and out_path.samefile(path)
+        except OSError:
+            same = False
+        if same:
+            raise RecipeError(f"--out '{out_path}' is one of the inputs; write the matched table to a new file")
+    if out_path.is_dir():
+        raise RecipeError(f"--out '{out_path}' is a folder; give a file name such as matched.fits")
+    if out_path.exists() and not overwrite:
+        raise RecipeError(f"--out '{out_path}' already exists; pass --force to replace it")
+
+
 def registry_entry_cls(name: str, registry=None):
     """The component class registered under ``name`` (None for an unknown one)."""
     from toolkit.core import get_registry
@@ -291,7 +306,8 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
                      dec_column: str | None = None, table_epoch: float | None = None,
                      pmra_column: str = "pmra", pmdec_column: str = "pmdec", seed: int = 0,
                      short_name: str | None = None, on_unavailable: str = "error", k: list | None = None,
-                     console=None, ctx: RunContext | None = None, registry=None) -> tuple[Table, dict]:
+                     console=None, ctx: RunContext | None = None, registry=None,
+                     overwrite: bool = True) -> tuple[Table, dict]:
     """Match any table file (a run's candidates.parquet, a CSV, ...) against catalogue(s).
 
     Returns the table with ``match_<short>``/``match_<short>_sep`` columns and
@@ -305,6 +321,8 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     from toolkit.core.io import read_table
 
     refs = [catalog_ref] if isinstance(catalog_ref, (str, Path)) else list(catalog_ref)
+    if out_path is not None:
+        _check_out_path(Path(out_path), [Path(table_path), *(Path(str(r)) for r in refs)], overwrite)
     if short_name and len(refs) > 1:
         raise RecipeError("short_name applies to a single catalogue; give one --catalog")
     steps = [catalog_step_for(str(r), registry, short_name) for r in refs]

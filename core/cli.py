@@ -87,7 +87,7 @@ err = Console(stderr=True)
 
 def _fail(exc: Exception) -> None:
     err.print("[bold red]error:[/bold red] ", end="")
-    err.print(str(exc), markup=False, highlight=False)
+    err.print(str(exc), markup=False, highlight=False, soft_wrap=True)   # paths stay whole for copy and paste
     raise typer.Exit(2)
 
 
@@ -274,14 +274,15 @@ def match(table: Path = typer.Argument(..., help="any table with sky positions, 
           pmra_column: str = typer.Option("pmra", "--pmra-column", help="mu_alpha* column (mas/yr), with --epoch"),
           pmdec_column: str = typer.Option("pmdec", "--pmdec-column", help="mu_delta column (mas/yr), with --epoch"),
           seed: int = typer.Option(0, "--seed", help="seed of a simulated catalogue (e.g. symbiotic.mock_known: "
-                                                     "use the run's seed)")):
+                                                     "use the run's seed)"),
+          force: bool = typer.Option(False, "--force", help="replace an existing --out file")):
     """Cross-match a table with known-object catalogues."""
     from toolkit.catalogs.match import match_table_file
 
     try:
         match_table_file(table, catalog, radius, out_file, format=format_, ra_column=ra_column, dec_column=dec_column,
                          table_epoch=epoch, pmra_column=pmra_column, pmdec_column=pmdec_column, seed=seed,
-                         console=out)
+                         console=out, overwrite=force)
     except ToolkitError as exc:
         _fail(exc)
 

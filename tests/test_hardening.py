@@ -335,6 +335,20 @@ def test_duplicate_or_missing_ids_are_refused(tmp_path, ids, match):
     assert not (tmp_path / "run").exists()
 
 
+def test_match_never_overwrites_an_input_or_without_force(tmp_path):
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"ra": [10.0], "dec": [-5.0]}).to_csv(table, index=False)
+    before = table.read_text()
+    res = runner.invoke(app, ["match", str(table), "--catalog", "symbiotic.mock_known", "--out", str(table), "--force"])
+    assert res.exit_code == 2 and "is one of the inputs" in res.output and table.read_text() == before
+    out = tmp_path / "m.csv"
+    out.write_text("mine")
+    res = runner.invoke(app, ["match", str(table), "--catalog", "symbiotic.mock_known", "--out", str(out)])
+    assert res.exit_code == 2 and "--force" in res.output and out.read_text() == "mine"
+    res = runner.invoke(app, ["match", str(table), "--catalog", "symbiotic.mock_known", "--out", str(out), "--force"])
+    assert res.exit_code == 0 and "match_mock_known" in out.read_text()
+
+
 def test_match_warns_about_repeated_ids(tmp_path):
     table = tmp_path / "t.csv"
     pd.DataFrame({"source_id": [1, 1], "ra": [10.0, 20.0], "dec": [-5.0, 5.0]}).to_csv(table, index=False)
