@@ -100,7 +100,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "plugins": plugin_versions(registry),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "files": sorted(p.name for p in folder.staging.iterdir()) + ["manifest.json", "report.html"],
+        "files": sorted(p.name for p in folder.staging.iterdir() if not p.name.startswith(".")) + ["manifest.json", "report.html"],
     }
     manifest = clean_json(manifest)
     write_json(folder.path("manifest.json"), manifest)

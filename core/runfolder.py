@@ -60,6 +60,7 @@ class RunFolder:
             shutil.rmtree(self.staging)
         try:
             self.staging.mkdir()
+            (self.staging / STAGING_MARKER).write_text(f"{os.getpid()}\n")
         except OSError as exc:
             raise ToolkitError(f"cannot create the staging folder '{self.staging}': {exc.strerror or exc}") from None
 
@@ -82,6 +83,7 @@ class RunFolder:
                 _require_replaceable(self.target)
                 old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
                 os.replace(self.target, old)
+            (self.staging / STAGING_MARKER).unlink(missing_ok=True)
             try:
                 os.rename(self.staging, self.target)   # fails on a non-empty folder: never merges two runs
             except OSError as exc:
@@ -98,6 +100,8 @@ class RunFolder:
 
 #: the file that marks a folder as a toolkit run folder (only those may be replaced with --force)
 RUN_MARKER = "manifest.json"
+#: the file that marks a staging folder as one a run made (only those are cleaned when left behind)
+STAGING_MARKER = ".toolkit-staging"
 
 
 def is_run_folder(path: Path) -> bool:
@@ -177,7 +181,9 @@ def clean_stale_partials(parent: Path) -> list[Path]:
         return removed
     for entry in entries:
         m = _LEFTOVER.match(entry.name)
-        if m and entry.is_dir() and not entry.is_symlink() and not _pid_alive(int(m.group("pid"))):
+        if not (m and entry.is_dir() and not entry.is_symlink()) or _pid_alive(int(m.group("pid"))):
+            continue
+        if (entry / STAGING_MARKER).is_file() or is_run_folder(entry):   # ours: never someone else's folder
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -234,6 +234,8 @@ def test_force_replaces_an_earlier_run(tmp_path, registry):
     (first / "note.txt").write_text("old")
     again, manifest = run(tmp_path, registry, force=True)
     assert again == first and not (again / "note.txt").exists() and manifest["seed"] == 5
+    assert not (again / ".toolkit-staging").exists() and ".toolkit-staging" not in manifest["files"]
+    assert not list(tmp_path.glob(".run.*"))   # no staging, old copy or lock left beside it
 
 
 def test_second_of_two_simultaneous_runs_fails_at_publication(tmp_path):
@@ -264,13 +266,19 @@ def test_stale_partial_folders_of_dead_processes_are_removed(tmp_path):
     dead.wait()
     stale = tmp_path / f".run.partial-{dead.pid}"
     stale.mkdir()
+    (stale / ".toolkit-staging").write_text(str(dead.pid))
     (stale / "scored.parquet").write_text("half")
     old = tmp_path / f".run.old-{dead.pid}"
     old.mkdir()
+    (old / "manifest.json").write_text('{"toolkit_version": "0.1.0", "recipe": {}}')
     live = tmp_path / f".other.partial-{os.getppid()}"
     live.mkdir()
+    (live / ".toolkit-staging").write_text("")
+    not_ours = tmp_path / f".notes.partial-{dead.pid}"   # a user's folder that happens to look alike
+    not_ours.mkdir()
+    (not_ours / "notes.txt").write_text("mine")
     RunFolder(tmp_path / "run").discard()
-    assert not stale.exists() and not old.exists() and live.exists()
+    assert not stale.exists() and not old.exists() and live.exists() and (not_ours / "notes.txt").exists()
     assert clean_stale_partials(tmp_path) == []
 
 
