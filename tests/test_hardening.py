@@ -384,6 +384,7 @@ def test_truncated_tap_cache_file_is_not_used(fake_tap, ctx):
     assert any("records" in w and "bytes" in w for w in ctx.warnings)
 
 
+@pytest.mark.filterwarnings("ignore::pyvo.dal.exceptions.DALOverflowWarning")
 def test_overflowing_tap_answer_is_not_cached(fake_tap, tmp_path, ctx):
     from fake_tap import recorded
     from toolkit.core.remote import cached_query_path, tap_query
