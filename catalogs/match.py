@@ -19,9 +19,13 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
+from rich.markup import escape
 
 from toolkit.core import (Columns, Config, Field, RecipeError, RunContext, SourceUnavailable, StageError, Table,
                           Validation, Validator)
+
+from toolkit.core.context import one_line
+from toolkit.core.io import is_file
 
 from .coordinates import angles_to_degrees, detect_position_columns
 from .crossmatch import match_rows, propagate_positions, recall_statistics
@@ -241,7 +245,7 @@ def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> 
     entry = registry.entries.get(ref)
     if entry is not None and entry.kind == "catalog":
         return CatalogStep(use=ref, short_name=short_name)
-    if Path(ref).is_file():
+    if is_file(ref):
         return CatalogStep(use="catalog.file", with_={"path": str(ref)}, short_name=short_name)
     known = ", ".join(e.name for e in registry.of_kind("catalog")) or "(none)"
     import difflib
@@ -250,6 +254,29 @@ def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> 
     hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
     raise RecipeError(f"--catalog {ref!r} is neither a registered catalogue nor an existing file.{hint} "
                       f"Registered catalogues: {known}.")
+
+
+def _check_out_path(out_path: Path, inputs: list[Path], overwrite: bool) -> None:
+    """--out never replaces an input, a folder, or (without --force) an existing file."""
+    for path in inputs:
+        try:
+            same = is_file(path) and out_path.exists() and out_path.samefile(path)
+        except OSError:
+            same = False
+        if same:
+            raise RecipeError(f"--out '{out_path}' is one of the inputs; write the matched table to a new file")
+    if out_path.is_dir():
+        raise RecipeError(f"--out '{out_path}' is a folder; give a file name such as matched.fits")
+    if out_path.exists() and not overwrite:
+        raise RecipeError(f"--out '{out_path}' already exists; pass --force to replace it")
+
+
+def registry_entry_cls(name: str, registry=None):
+    """The component class registered under ``name`` (None for an unknown one)."""
+    from toolkit.core import get_registry
+
+    entry = (registry or get_registry()).entries.get(name)
+    return entry.cls if entry is not None else None
 
 
 def _output_format(out_path: Path, format: str | None) -> str:
@@ -277,18 +304,25 @@ def write_table(table: Table, out_path: Path | str, format: str | None = None) -
 def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], radius_arcsec: float = 2.0,
                      out_path: str | Path | None = None, *, format: str | None = None, ra_column: str | None = None,
                      dec_column: str | None = None, table_epoch: float | None = None,
+                     pmra_column: str = "pmra", pmdec_column: str = "pmdec", seed: int = 0,
                      short_name: str | None = None, on_unavailable: str = "error", k: list | None = None,
-                     console=None, ctx: RunContext | None = None, registry=None) -> tuple[Table, dict]:
+                     console=None, ctx: RunContext | None = None, registry=None,
+                     overwrite: bool = True) -> tuple[Table, dict]:
     """Match any table file (a run's candidates.parquet, a CSV, ...) against catalogue(s).
 
     Returns the table with ``match_<short>``/``match_<short>_sep`` columns and
     the statistics (the ``match.catalog`` summary, plus ``table``, ``rows``,
     ``out``). Writes ``out_path`` atomically when given; prints a summary when
-    a rich ``console`` is given.
+    a rich ``console`` is given. ``seed`` is the seed a simulated catalogue
+    (``symbiotic.mock_known``) is built with: a run's own match uses the recipe's.
     """
+    from pydantic import ValidationError
+
     from toolkit.core.io import read_table
 
     refs = [catalog_ref] if isinstance(catalog_ref, (str, Path)) else list(catalog_ref)
+    if out_path is not None:
+        _check_out_path(Path(out_path), [Path(table_path), *(Path(str(r)) for r in refs)], overwrite)
     if short_name and len(refs) > 1:
         raise RecipeError("short_name applies to a single catalogue; give one --catalog")
     steps = [catalog_step_for(str(r), registry, short_name) for r in refs]
@@ -297,12 +331,31 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     table = Table.from_astropy(tab, id_column=id_column)
     if len(table) == 0:
         raise StageError(f"table '{table_path}' has no rows")
+    problem = table.id_problems() if id_column else None
+    if problem and console is not None:   # matching works row by row; only the listing by id is ambiguous
+        console.print(f"[yellow]note[/yellow] id column '{escape(id_column)}' has {escape(problem)}; matches are "
+                      "per row, but listed ids are ambiguous")
     params = {"catalogs": steps, "radius_arcsec": radius_arcsec, "ra_column": ra_column, "dec_column": dec_column,
-              "table_epoch": table_epoch, "on_unavailable": on_unavailable, "figure": False}
+              "table_epoch": table_epoch, "pmra_column": pmra_column, "pmdec_column": pmdec_column,
+              "on_unavailable": on_unavailable, "figure": False}
     if k is not None:
         params["k"] = k
-    validator = CatalogMatch(**params)
-    ctx = ctx or RunContext(seed=0, workdir=None, show_progress=False)
+    try:
+        validator = CatalogMatch(**params)
+    except ValidationError as exc:
+        options = {"radius_arcsec": "--radius", "table_epoch": "--epoch", "ra_column": "--ra", "dec_column": "--dec",
+                   "pmra_column": "--pmra-column", "pmdec_column": "--pmdec-column"}
+        raise RecipeError("; ".join(f"{options.get(str(e['loc'][0]), '.'.join(map(str, e['loc'])))}: {e['msg']}"
+                                    + (f" (got {e['input']!r})" if "input" in e else "")
+                                    for e in exc.errors())) from None
+    ctx = ctx or RunContext(seed=seed, workdir=None, show_progress=False)
+    if console is not None:
+        for step in steps:
+            if getattr(registry_entry_cls(step.use, registry), "simulated", False) or "mock" in step.use:
+                console.print(f"[yellow]note[/yellow] {escape(step.use)} is simulated: it lists the stars of a mock "
+                              f"built with seed {ctx.seed} and the catalogue's default parameters. It matches a "
+                              "run only when that run's mock used the same seed and parameters (pass --seed; the "
+                              "recipe's own match step does this for you).")
     ctx.step = "validators.match"
     result = validator.validate(table, ctx)
     matched = table.with_columns(result.columns)
@@ -336,7 +389,7 @@ def print_match_summary(table: Table, stats: dict, console, max_rows: int = 15) 
     console.print(overview)
     for short, s in stats["catalogs"].items():
         if s.get("skipped"):
-            console.print(f"[yellow]{short} skipped:[/yellow] {s['reason']}")
+            console.print(f"[yellow]{escape(short)} skipped:[/yellow] {escape(one_line(s['reason']))}")
             continue
         hits = table.data[table.data[f"match_{short}"] != ""]
         if len(hits):

@@ -10,6 +10,7 @@ cache is switched off for the call (one cache, in one known place).
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from toolkit.core import SourceUnavailable, StageError, cache_dir
 from toolkit.core.io import atomic_write
+from toolkit.core.remote import cache_problem, call_with_deadline, file_record
 
 from .definitions import VizierCatalogDefinition
 
@@ -104,7 +106,7 @@ def offline_message(definition: VizierCatalogDefinition, reason: str) -> str:
 
 
 def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = True, refresh: bool = False,
-                       timeout_s: float = 60.0, retries: int = 2, backoff_s: float = 2.0,
+                       timeout_s: float = 60.0, deadline_s: float = 900.0, retries: int = 2, backoff_s: float = 2.0,
                        server: str | None = None, ctx=None) -> tuple[list[tuple[str, object]], dict]:
     """The catalogue's tables and provenance ({'cache': path, 'cache_hit': bool, ...}).
 
@@ -113,7 +115,11 @@ def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = Tru
     """
     path = cache_path(definition.vizier_id)
     info = {"vizier_id": definition.vizier_id, "cache": str(path)}
-    if cache and not refresh and path.is_file():
+    damaged = cache_problem(path) if cache and not refresh and path.is_file() else None
+    if damaged:
+        message = f"VizieR cache file {path} is not used: {damaged}; fetching the catalogue again"
+        ctx.warn(message) if ctx is not None else warnings.warn(message, stacklevel=2)
+    if cache and not refresh and path.is_file() and not damaged:
         content = path.read_bytes()
         meta_path = path.with_suffix(".json")
         fetched = json.loads(meta_path.read_text()).get("fetched_utc") if meta_path.is_file() else None
@@ -122,7 +128,8 @@ def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = Tru
     content, last = None, None
     for attempt in range(retries + 1):
         try:
-            content = fetch_votable(definition.vizier_id, timeout_s=timeout_s, server=server)
+            content = call_with_deadline(lambda: fetch_votable(definition.vizier_id, timeout_s=timeout_s,
+                                                               server=server), deadline_s, "VizieR request")
             break
         except network_errors() as exc:  # retry, then say what failed; other errors are bugs and propagate
             last = exc
@@ -132,13 +139,30 @@ def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = Tru
                 ctx.info(f"VizieR attempt {attempt + 1} failed ({type(exc).__name__}); retrying")
             time.sleep(backoff_s * 2 ** attempt)
     if content is None:
-        raise SourceUnavailable(offline_message(definition, f"{type(last).__name__}: {last}")) from last
+        reason = f"{type(last).__name__}: {last}" + (f"; the cached copy was not used: {damaged}" if damaged else "")
+        raise SourceUnavailable(offline_message(definition, reason)) from last
 
     tables = parse_votable(content, definition.vizier_id)  # parse before caching: never cache junk
+    status = query_status(content)
     fetched = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    if cache:
+    if status != "OK":   # VizieR truncated the answer (OVERFLOW): use it this once, never serve it again
+        message = (f"VizieR marked its answer for {definition.vizier_id} {status} (truncated); it is used for "
+                   "this run but not cached")
+        ctx.warn(message) if ctx is not None else warnings.warn(message, stacklevel=2)
+    elif cache:
         atomic_write(path, lambda tmp: tmp.write_bytes(content))
         meta = {"vizier_id": definition.vizier_id, "fetched_utc": fetched, "server": server or "default",
-                "citation": definition.citation}
+                "citation": definition.citation, **file_record(path)}
         atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
-    return tables, {**info, "cache_hit": False, "fetched_utc": fetched}
+    return tables, {**info, "cache_hit": False, "fetched_utc": fetched, "query_status": status}
+
+
+_QUERY_STATUS = re.compile(rb"<INFO\b[^>]*\bname\s*=\s*[\"']QUERY_STATUS[\"'][^>]*>", re.IGNORECASE)
+_VALUE = re.compile(rb"\bvalue\s*=\s*[\"']([A-Za-z]+)[\"']", re.IGNORECASE)
+
+
+def query_status(content: bytes) -> str:
+    """The VOTable's worst INFO QUERY_STATUS (ERROR > OVERFLOW > OK); OK when it has none."""
+    values = {m.group(1).decode().upper() for tag in _QUERY_STATUS.finditer(content)
+              for m in [_VALUE.search(tag.group(0))] if m}
+    return next((v for v in ("ERROR", "OVERFLOW") if v in values), "OK")

@@ -22,7 +22,8 @@ class VizierCatalog(Catalog):
     class Config(Config):
         cache: bool = Field(True, description="keep VizieR's answer under <cache>/vizier/ and reuse it")
         refresh: bool = Field(False, description="ask VizieR again even when a cached answer exists")
-        timeout_s: float = Field(60.0, gt=0, description="seconds to wait for VizieR per attempt")
+        timeout_s: float = Field(60.0, gt=0, description="seconds to wait for data from VizieR (each read)")
+        deadline_s: float = Field(900.0, gt=0, description="bound on one request from start to last byte, seconds")
         retries: int = Field(2, ge=0, description="further attempts after a failed request")
         backoff_s: float = Field(2.0, ge=0, description="wait before the first retry; doubles each time")
         server: str | None = Field(None, description="VizieR mirror (e.g. vizier.cfa.harvard.edu); "
@@ -47,7 +48,7 @@ class VizierCatalog(Catalog):
     def load(self, ctx) -> Table:
         d, cfg = self.definition, self.config
         tables, provenance = load_vizier_tables(d, cache=cfg.cache, refresh=cfg.refresh, timeout_s=cfg.timeout_s,
-                                                retries=cfg.retries, backoff_s=cfg.backoff_s, server=cfg.server,
+                                                deadline_s=cfg.deadline_s, retries=cfg.retries, backoff_s=cfg.backoff_s, server=cfg.server,
                                                 ctx=ctx)
         selected = self._selected(tables)
         parts, skipped = [], []

@@ -44,7 +44,8 @@ KINDS = ("source", "cut", "feature", "detector", "validator", "catalog")
 class Config(BaseModel):
     """Base for component configs: unknown keys are errors, values are type-checked."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # NaN and infinity are never a meaningful setting (a NaN radius or epoch silently matches nothing)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
 
 
 class Component:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from rich.markup import escape
 from rich.console import Console
 
 
@@ -53,11 +54,12 @@ class RunContext:
         self.notes.setdefault(self.step or "run", {})[key] = value
 
     def warn(self, message: str) -> None:
+        """Record a warning in the manifest; the terminal gets its first line (details in manifest.json)."""
         self.warnings.append(f"{self.step}: {message}" if self.step else message)
-        self.console.print(f"[yellow]warning[/yellow] {self.step}: {message}")
+        self.console.print(f"[yellow]warning[/yellow] {escape(self.step)}: {escape(one_line(message))}")
 
     def info(self, message: str) -> None:
-        self.console.print(f"  {message}")
+        self.console.print(f"  {escape(message)}")
 
     def artifact_dir(self, kind: str = "models") -> Path | None:
         """A folder inside the run for this step's files (e.g. fitted model state)."""
@@ -105,3 +107,10 @@ class RunContext:
             for item in items:
                 yield item
                 advance(1)
+
+
+def one_line(message: str, width: int = 100) -> str:
+    """The first line of a message for the terminal, marked when the rest went to manifest.json."""
+    lines = str(message).strip().splitlines() or [""]
+    first = lines[0] if len(lines[0]) <= width else lines[0][:width - 1] + "…"
+    return first + (" (details in manifest.json)" if len(lines) > 1 or first != lines[0] else "")

@@ -24,3 +24,9 @@ class StageError(ToolkitError):
 
 class SourceUnavailable(ToolkitError):
     """A remote service cannot be reached; a recipe may declare a fallback source."""
+
+
+class OutputError(ToolkitError, OSError):
+    """A file or folder could not be written (a path through a file, no permission, disk full).
+
+    Also an ``OSError``, so code that goes on without an optional file (a cache) still can."""

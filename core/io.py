@@ -16,20 +16,40 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
 
     An interrupted or failed write never leaves a half file at ``path``.
     """
+    from .errors import OutputError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + "".join(path.suffixes),
-                               dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + "".join(path.suffixes),
+                                   dir=path.parent)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise OutputError(f"cannot write '{path}': a part of '{path.parent}' is a file, not a folder") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from exc
     os.close(fd)
     tmp = Path(tmp)
     try:
         tmp.unlink()
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from exc
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def is_file(path) -> bool:
+    """``Path.is_file`` that says False, instead of raising, for a name the system refuses
+    (too long, a NUL byte, no permission to look): user input is checked, never trusted."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def file_sha256(path: Path | str, chunk: int = 1 << 20) -> str:
@@ -74,8 +94,8 @@ def read_table(path: Path | str, format: str | None = None):
     from .errors import StageError
 
     path = Path(path)
-    if not path.is_file():
-        raise StageError(f"table file '{path}' does not exist")
+    if not is_file(path):
+        raise StageError(f"table file '{_shown(path)}' does not exist (or cannot be opened)")
     fmt = format
     if fmt is None:
         name = path.name.lower()
@@ -197,3 +217,9 @@ def parquet_units(dataset) -> dict[str, str | None]:
         except (yaml.YAMLError, AttributeError, KeyError, TypeError):
             pass  # unreadable unit metadata: the columns count as unit-less
     return units
+
+
+def _shown(path, n: int = 200) -> str:
+    """A path for a message, cut when absurdly long."""
+    text = str(path)
+    return text if len(text) <= n else text[:n] + f"... ({len(text):,} characters)"

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .component import Component
 from .errors import RecipeError
+from .io import is_file
 from .registry import Registry
 
 STAGES = ("cuts", "features", "detectors", "validators")
@@ -62,9 +64,21 @@ class ExecutorSpec(BaseModel):
                                  "the flagged rows) that validators and figures see")
 
 
+#: a recipe name becomes a folder name under runs/: no separators, no leading dot, no "..".
+RECIPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
 class RecipeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
+
+    @field_validator("name")
+    @classmethod
+    def _plain_folder_name(cls, value: str) -> str:
+        if not RECIPE_NAME.match(value) or ".." in value:
+            raise ValueError("a recipe name is a plain folder name: letters, digits, '.', '_', '+', '-', "
+                             "at most 100 characters, starting with a letter or digit (no '/', no '..')")
+        return value
     description: str = ""
     seed: int = 0
     source: StepSpec
@@ -128,10 +142,110 @@ class Recipe:
         return out
 
 
-# -- YAML with line numbers --------------------------------------------------
+# -- YAML with line numbers, bounded --------------------------------------------------------
+
+#: a recipe is a few kilobytes; these bounds stop a hostile file (an alias "billion laughs",
+#: a huge or binary file) before it costs memory or time
+MAX_RECIPE_BYTES = 1 << 20
+MAX_RECIPE_NODES = 100_000
+MAX_RECIPE_DEPTH = 100
+
+
+def _mark(node: yaml.Node) -> str:
+    return f"{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+
+def _check_tree(node: yaml.Node, label: str) -> None:
+    """Bound the document's expanded size and depth (aliases count every time they are used),
+    refuse recursive aliases and duplicate keys. Each distinct node is visited once."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: yaml.Node, depth: int) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise RecipeError(f"{label}:{_mark(n)}: a YAML alias refers to the node that contains it "
+                              "(a recursive structure is not a recipe)")
+        if depth > MAX_RECIPE_DEPTH:
+            raise RecipeError(f"{label}:{_mark(n)}: the recipe nests deeper than {MAX_RECIPE_DEPTH} levels")
+        active.add(key)
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            seen: dict = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen and k.value != "<<":
+                        raise RecipeError(f"{label}:{_mark(k)}: duplicate key '{k.value}' (first at line "
+                                          f"{seen[k.value]}); YAML would silently keep only the last one")
+                    seen.setdefault(k.value, k.start_mark.line + 1)
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_RECIPE_NODES:
+                    break
+        elif isinstance(n, yaml.SequenceNode):
+            for item in n.value:
+                total += size(item, depth + 1)
+                if total > MAX_RECIPE_NODES:
+                    break
+        active.discard(key)
+        if total > MAX_RECIPE_NODES:
+            raise RecipeError(f"{label}:{_mark(n)}: the recipe expands to more than {MAX_RECIPE_NODES:,} "
+                              "values (YAML aliases repeated inside aliases?); a recipe is a short file")
+        sizes[key] = total
+        return total
+
+    size(node, 0)
+
+
+def _decode(data: bytes, label: str) -> str:
+    """Recipe bytes as text: UTF-8, no NUL bytes; errors name line and column."""
+    if len(data) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"{label}: {len(data):,} bytes is too large for a recipe (at most "
+                          f"{MAX_RECIPE_BYTES:,}); is this the right file?")
+    if b"\0" in data:
+        pos = data.index(b"\0")
+        line = data.count(b"\n", 0, pos) + 1
+        col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        raise RecipeError(f"{label}:{line}:{col}: NUL byte in the recipe; a recipe is a UTF-8 text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RecipeError(f"{label}:{line}:{col}: the recipe is not valid UTF-8 text (byte "
+                          f"{data[exc.start:exc.start + 1]!r})") from None
+
+
+def parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
+    """Safe YAML -> (data, node tree), checked for size, depth, recursion and duplicate keys."""
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:   # a control character: the reader refuses the text at once
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise RecipeError(f"{label}:{line}:{col}: character {exc.character!r} is not allowed in YAML "
+                          "(a recipe is plain text)") from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_tree(node, label)
+        return loader.construct_document(node), node
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
+        raise RecipeError(f"{where}: YAML syntax error: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{label}: YAML error: {exc}") from None
+    except RecursionError:
+        raise RecipeError(f"{label}: the recipe nests too deeply to read") from None
+    finally:
+        loader.dispose()
+
 
 def _positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict:
-    """Map each key path in the document to its (line, column), 1-based."""
+    """Map each key path in the document to its (line, column), 1-based (bounded by _check_tree)."""
     out = {} if out is None else out
     out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
@@ -172,22 +286,28 @@ def builtin_recipes() -> dict[str, Path]:
 
 def find_recipe(ref: str | Path) -> Path:
     path = Path(ref)
-    if path.is_file():
+    if is_file(path):
         return path
     known = builtin_recipes()
     stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
-    if not path.exists() and stem in known and (path.parent == Path(".") or path.parent.name == "recipes"):
+    if not is_file(path) and stem in known and (path.parent == Path(".") or path.parent.name == "recipes"):
         return known[stem]
-    near = difflib.get_close_matches(stem, list(known), n=3)
+    near = difflib.get_close_matches(stem[:200], list(known), n=3)
     hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-    raise RecipeError(f"recipe file '{ref}' not found.{hint} Built-in recipes: {', '.join(sorted(known))}")
+    shown = str(ref) if len(str(ref)) <= 200 else str(ref)[:200] + "..."
+    raise RecipeError(f"recipe file '{shown}' not found.{hint} Built-in recipes: {', '.join(sorted(known))}")
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, key: str) -> Any:
+    """A --set value as YAML (bounded like a recipe); text that is not YAML stays text."""
+    if "\0" in text:
+        raise RecipeError(f"--set {key}: NUL byte in the value")
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        return parse_yaml(text, f"--set {key}")[0]
+    except RecipeError as exc:
+        if "YAML syntax error" in str(exc):
+            return text
+        raise
 
 
 def apply_override(raw: dict, assignment: str) -> tuple:
@@ -195,10 +315,15 @@ def apply_override(raw: dict, assignment: str) -> tuple:
     if "=" not in assignment:
         raise RecipeError(f"--set {assignment!r}: expected KEY=VALUE, e.g. detectors.0.with.epochs=5")
     key, value = assignment.split("=", 1)
-    parts: list[Any] = [int(p) if p.lstrip("-").isdigit() else p for p in key.strip().split(".")]
+    parts: list[Any] = [int(p) if re.fullmatch(r"-?[0-9]+", p) else p for p in key.strip().split(".")]
+    if any(p == "" for p in parts):
+        raise RecipeError(f"--set {assignment!r}: the key has an empty part; expected e.g. detectors.0.with.epochs=5")
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         nxt = parts[i + 1]
+        if not isinstance(node, (dict, list)):
+            raise RecipeError(f"--set {key}: '{'.'.join(map(str, parts[:i]))}' is a value "
+                              f"({node!r}), not a mapping or list, so it has no '{part}'")
         if isinstance(node, list):
             if not isinstance(part, int) or not -len(node) <= part < len(node):
                 raise RecipeError(f"--set {key}: '{'.'.join(map(str, parts[:i]))}' has {len(node)} steps; "
@@ -209,15 +334,18 @@ def apply_override(raw: dict, assignment: str) -> tuple:
                 node[part] = [] if isinstance(nxt, int) else {}
             node = node[part]
     last = parts[-1]
+    if not isinstance(node, (dict, list)):
+        raise RecipeError(f"--set {key}: '{'.'.join(map(str, parts[:-1]))}' is a value ({node!r}), "
+                          f"not a mapping or list, so it has no '{last}'")
     if isinstance(node, list):
         if last == len(node):
-            node.append(_parse_value(value))
+            node.append(_parse_value(value, key))
         elif isinstance(last, int) and -len(node) <= last < len(node):
-            node[last] = _parse_value(value)
+            node[last] = _parse_value(value, key)
         else:
             raise RecipeError(f"--set {key}: index {last} is out of range (0..{len(node)})")
     else:
-        node[last] = _parse_value(value)
+        node[last] = _parse_value(value, key)
     return tuple(parts)
 
 
@@ -226,14 +354,11 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
     """Read, override and validate a recipe; build every component (no work done yet)."""
     path = find_recipe(ref)
     label = str(path)
-    text = path.read_text()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
-        raise RecipeError(f"{where}: YAML syntax error: {exc.problem}") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecipeError(f"{label}: cannot read the recipe: {exc.strerror or exc}") from None
+    raw, node = parse_yaml(_decode(data, label), label)
     if not isinstance(raw, dict):
         raise RecipeError(f"{label}: a recipe is a YAML mapping with name, source, cuts, ...; got {type(raw).__name__}")
     positions = _positions(node) if node is not None else {}
@@ -303,6 +428,7 @@ def _pydantic_error(exc: ValidationError, loc: _Locator, prefix: tuple, model, c
         elif err["type"] == "missing":
             msg = "required parameter is missing" + (f" for {component}" if component else "")
         elif "input" in err:
-            msg = f"{msg} (got {err['input']!r})"
+            got = repr(err["input"])
+            msg = f"{msg} (got {got if len(got) <= 100 else got[:100] + '...'})"
         lines.append(str(loc.error(path, msg)))
     return RecipeError("\n".join(lines))

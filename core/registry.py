@@ -153,10 +153,14 @@ def plugin_versions(registry: Registry) -> dict[str, str]:
 
     out = {}
     dist_of = {}
-    for dist in metadata.distributions():
+    for dist in metadata.distributions():   # the first one on sys.path wins, as it does in pluggy
         for ep in dist.entry_points:
             if ep.group == ENTRY_POINT_GROUP:
-                dist_of[ep.name] = f"{dist.metadata['Name']} {dist.version}"
+                dist_of.setdefault(ep.name, f"{dist.metadata['Name']} {dist.version}")
+    for plugin, dist in registry.pm.list_plugin_distinfo():   # exactly the distribution pluggy loaded
+        name = registry.pm.get_name(plugin)
+        if name:
+            dist_of[name] = f"{dist.metadata['Name']} {dist.version}"
     for name, _ in registry.pm.list_name_plugin():
         out[name] = dist_of.get(name, f"toolkit {toolkit.__version__}" if name.startswith("toolkit.") else "unknown")
     return out

@@ -29,8 +29,10 @@ pyvo is imported lazily (inside the functions) so that importing toolkit stays f
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -125,6 +127,28 @@ def _cache_file(key: str) -> Path:
     return stem.with_suffix(".fits")
 
 
+def cache_problem(path: Path) -> str | None:
+    """Why the cached file at ``path`` must not be used (it differs from what its ``.json`` sidecar
+    recorded: shorter, longer, other bytes), or None when it matches or the sidecar does not say."""
+    from .io import file_sha256
+
+    sidecar = Path(path).with_suffix(".json")
+    try:
+        meta = json.loads(sidecar.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return f"its sidecar {sidecar.name} is unreadable ({exc})"
+    if not isinstance(meta, dict):
+        return f"its sidecar {sidecar.name} is not a JSON object"
+    size = Path(path).stat().st_size
+    if "size" in meta and meta["size"] != size:
+        return f"it has {size:,} bytes where its sidecar records {meta['size']:,} (truncated or replaced?)"
+    if "sha256" in meta and meta["sha256"] != file_sha256(path):
+        return "its content differs from the sha256 its sidecar records"
+    return None
+
+
 def read_cached(path: Path):
     from astropy.table import Table as ATable
 
@@ -142,27 +166,131 @@ def _write_cache(path: Path, tab, sidecar: dict) -> Path:
     except (ValueError, TypeError, KeyError):   # columns FITS cannot hold
         atomic_write(path.with_suffix(".vot"), lambda tmp: out.write(tmp, format="votable"))
         path = path.with_suffix(".vot")
+    sidecar = {**sidecar, **file_record(path)}
     atomic_write(path.with_suffix(".json"),
                  lambda tmp: tmp.write_text(json.dumps(sidecar, indent=2, default=str)))
     return path
 
 
+def file_record(path: Path) -> dict:
+    """Size and sha256 of a cache file, for its sidecar (checked by ``cache_problem`` on every read)."""
+    from .io import file_sha256
+
+    return {"file": Path(path).name, "size": Path(path).stat().st_size, "sha256": file_sha256(path)}
+
+
 # -- requests bounded in time ---------------------------------------------------------------
 
-def _session(timeout_s: float):
-    """A requests session whose every request is bounded by ``timeout_s`` seconds."""
+#: the longest one HTTP request may take from start to the last byte, unless the caller says otherwise
+DEFAULT_DEADLINE_S = 900.0
+
+
+class _Body(io.BytesIO):
+    """An already-read response body standing in for urllib3's raw stream (pyvo reads ``raw``)."""
+
+    def read(self, amt=None, decode_content=None, **kwargs):  # noqa: ARG002 - urllib3's signature
+        return super().read(-1 if amt is None else amt)
+
+    def stream(self, amt=65536, decode_content=None):  # noqa: ARG002
+        while True:
+            chunk = self.read(amt)
+            if not chunk:
+                return
+            yield chunk
+
+
+def _session(timeout_s: float, deadline_s: float | None = None):
+    """A requests session bounded twice: ``timeout_s`` for each socket read and ``deadline_s`` for a
+    whole request, body included (a server trickling one byte a second cannot hold it for hours)."""
     import requests
     from pyvo.utils.http import create_session
+
+    deadline_s = DEFAULT_DEADLINE_S if deadline_s is None else float(deadline_s)
 
     class BoundedSession(requests.Session):
         def request(self, method, url, **kwargs):
             given = kwargs.get("timeout")
             kwargs["timeout"] = timeout_s if given is None else min(float(given), timeout_s)
-            return super().request(method, url, **kwargs)
+            kwargs["stream"] = True
+            base = super().request
+            opened = []
+
+            def work():
+                response = base(method, url, **kwargs)
+                opened.append(response)
+                return _read_fully(response, url, deadline_s)
+
+            try:
+                return call_with_deadline(work, deadline_s, f"{method} {url}")
+            except requests.Timeout:
+                for response in opened:   # wake the abandoned worker: its read fails and it ends
+                    _shut_down(response)
+                raise
 
     session = BoundedSession()
     session.headers.update(create_session().headers)  # pyvo's User-Agent
     return session
+
+
+def _shut_down(response) -> None:
+    """Shut a response's socket down from another thread (close() would wait for the reader's lock)."""
+    import socket
+
+    raw = getattr(response, "raw", None)
+    conn = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    # the connection's socket, or (a connection that closes after this answer) the one the body is read from
+    candidates = [getattr(conn, "sock", None),
+                  getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None)]
+    for sock in candidates:
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _read_fully(response, url: str, deadline_s: float):
+    """Read the body now (inside the deadline) and hand it back as if it were streamed."""
+    import requests
+
+    deadline = time.monotonic() + deadline_s
+    chunks = []
+    try:
+        for chunk in response.iter_content(1 << 16):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise requests.Timeout(f"the answer from {url} took longer than {deadline_s:g} s")
+    finally:
+        response.close()
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+    response.raw = _Body(response._content)
+    return response
+
+
+def call_with_deadline(fn: Callable[[], Any], deadline_s: float, what: str):
+    """``fn()`` in a worker thread; a ``requests.Timeout`` when it has not returned after ``deadline_s``.
+
+    A socket timeout bounds each read, not a request: this bounds the request. The worker of a
+    request that overran is abandoned (it is a daemon and ends with its connection)."""
+    import requests
+
+    box: dict[str, Any] = {}
+
+    def work():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"toolkit-request {what[:60]}", daemon=True)
+    worker.start()
+    worker.join(deadline_s)
+    if worker.is_alive():
+        raise requests.Timeout(f"{what}: no complete answer within the {deadline_s:g} s deadline of a request")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 # -- error classes ----------------------------------------------------------------------------
@@ -262,10 +390,10 @@ def _offline_help(url: str, path: Path, label: str) -> str:
 # -- the query --------------------------------------------------------------------------------
 
 def _run_once(url: str, adql: str, *, timeout_s: float, async_: bool, uploads: dict | None,
-              maxrec: int | None, async_wait_s: float, log: Callable[[str], None]):
+              maxrec: int | None, async_wait_s: float, log: Callable[[str], None], deadline_s: float | None = None):
     import pyvo
 
-    service = pyvo.dal.TAPService(url, session=_session(timeout_s))
+    service = pyvo.dal.TAPService(url, session=_session(timeout_s, deadline_s))
     if not async_:
         return service.run_sync(adql, maxrec=maxrec, uploads=uploads)
     job = service.submit_job(adql, maxrec=maxrec, uploads=uploads)
@@ -301,8 +429,11 @@ def _run_once(url: str, adql: str, *, timeout_s: float, async_: bool, uploads: d
 
 def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries: int = 3,
               backoff_s: float = 2.0, cache: bool = True, async_: bool = False, upload: Upload | None = None,
-              maxrec: int | None = None, async_wait_s: float = 3600.0, ctx=None):
+              maxrec: int | None = None, async_wait_s: float = 3600.0, deadline_s: float | None = None, ctx=None):
     """Run ``adql`` on the TAP service at ``url``; return an astropy Table.
+
+    ``timeout_s`` bounds each socket read, ``deadline_s`` (default 900 s) each HTTP request
+    from start to last byte.
 
     ``label`` names the caller in messages (e.g. ``gaia.archive``). ``upload`` maps
     upload table names to tables (refer to them as ``TAP_UPLOAD.<name>``).
@@ -321,7 +452,10 @@ def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries
     key = query_key(url, adql, uploads, maxrec)
     path = _cache_file(key)
 
-    if cache and path.is_file():
+    problem = cache_problem(path) if cache and path.is_file() else None
+    if problem:
+        warn(f"cache file {path} is not used: {problem}; querying the service again")
+    if cache and path.is_file() and not problem:
         try:
             tab = read_cached(path)
         except Exception as exc:  # noqa: BLE001 - a damaged cache file is refetched, not fatal
@@ -345,7 +479,7 @@ def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries
         t0 = time.perf_counter()
         try:
             result = _run_once(url, adql, timeout_s=timeout_s, async_=async_, uploads=uploads, maxrec=maxrec,
-                               async_wait_s=async_wait_s, log=log)
+                               async_wait_s=async_wait_s, log=log, deadline_s=deadline_s)
         except Exception as exc:  # noqa: BLE001 - classified below, nothing swallowed
             kind = _classify(exc)
             if kind == "query":
@@ -362,17 +496,21 @@ def tap_query(url: str, adql: str, *, label: str, timeout_s: float = 60, retries
             warn(f"the service truncated the result at {len(tab)} rows (MAXREC/row limit); use an async query "
                  "(async_: true) or a narrower selection to get every row")
         log(f"{len(tab)} rows from {url} ({mode}, {time.perf_counter() - t0:.1f} s)")
-        if cache:
+        status = str(getattr(result, "query_status", "OK") or "OK").upper()
+        cached = None
+        if cache and (overflow or status != "OK"):   # a truncated or failed answer is never served again
+            log(f"not cached: the service marked the answer {status} (asked again next time)")
+        elif cache:
             sidecar = {"label": label, "url": url, "query": adql.strip(), "mode": mode, "maxrec": maxrec,
                        "uploads": {n: {"rows": len(t), "columns": t.colnames, "sha256": _table_digest(t)}
                                    for n, t in (uploads or {}).items()},
                        "rows": len(tab), "overflow": overflow,
                        "fetched_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             try:
-                path = _write_cache(path, tab, sidecar)
+                cached = path = _write_cache(path, tab, sidecar)
             except OSError as exc:
                 warn(f"could not write the cache file {path}: {exc}")
-        tab.meta.update(tap_cache=str(path) if cache else None, tap_from_cache=False, tap_key=key,
+        tab.meta.update(tap_cache=str(cached) if cached else None, tap_from_cache=False, tap_key=key,
                         tap_overflow=overflow)
         return tab
 
@@ -417,7 +555,9 @@ class TapOptions(Config):
     """Connection settings of a TAP-backed component (the URL default is set by each source)."""
 
     url: str = Field("", description="TAP service base URL")
-    timeout_s: float = Field(60.0, gt=0, description="bound on every HTTP request, seconds")
+    timeout_s: float = Field(60.0, gt=0, description="bound on each wait for data from the service, seconds")
+    deadline_s: float = Field(DEFAULT_DEADLINE_S, gt=0,
+                              description="bound on one HTTP request from start to its last byte, seconds")
     retries: int = Field(3, ge=0, description="further attempts after a connection error, timeout or HTTP 5xx")
     backoff_s: float = Field(2.0, ge=0, description="wait before the first retry; doubles at each retry")
     cache: bool = Field(True, description="read/write the on-disk query cache ($TOOLKIT_CACHE/tap)")
@@ -431,7 +571,8 @@ class TapOptions(Config):
 
     def query_options(self, adql: str) -> dict:
         """Keyword arguments of ``tap_query`` for this configuration and query."""
-        return dict(timeout_s=self.timeout_s, retries=self.retries, backoff_s=self.backoff_s, cache=self.cache,
+        return dict(timeout_s=self.timeout_s, deadline_s=self.deadline_s, retries=self.retries,
+                    backoff_s=self.backoff_s, cache=self.cache,
                     async_=auto_async(self.async_, adql, self.sync_max_rows), async_wait_s=self.async_wait_s)
 
 

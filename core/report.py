@@ -18,25 +18,88 @@ th{background:#f2f2f2} td:first-child,th:first-child{text-align:left}
 .fallback{background:#fff3cd;padding:.6em 1em;border-radius:4px}
 figure{margin:1em 0} figure img{max-width:100%;border:1px solid #ddd} figcaption{font-size:.9em;color:#555}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
+.scroll{overflow-x:auto;max-width:100%} td.nested{padding:0;text-align:left} td.nested table{margin:0;border:0}
+th .unit{font-weight:normal;color:#555}
 """
 
 
 def _table(df: pd.DataFrame, max_rows: int = 50) -> str:
     if df is None or len(df) == 0:
         return "<p><em>none</em></p>"
-    return df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
+    body = df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
+    return f"<div class='scroll'>{body}</div>"
 
 
-def _dict_table(d: dict) -> str:
-    """A nested summary dict as a two-column table; deeper levels as JSON."""
+def _scalar(value) -> str:
+    if isinstance(value, float):
+        return html.escape(f"{value:.4g}")
+    return html.escape("" if value is None else str(value))
+
+
+def _dict_table(d: dict, depth: int = 0) -> str:
+    """A nested summary as readable tables: dicts nest, lists of records become tables, lists of
+    values a comma-separated line; only what nests deeper than three levels is shown as JSON."""
     rows = []
     for key, value in d.items():
-        if isinstance(value, (dict, list)):
-            cell = f"<pre>{html.escape(json.dumps(value, indent=1, default=str))}</pre>"
-        else:
-            cell = html.escape(str(value))
-        rows.append(f"<tr><td>{html.escape(str(key))}</td><td style='text-align:left'>{cell}</td></tr>")
-    return "<table>" + "".join(rows) + "</table>"
+        rows.append(f"<tr><th style='text-align:left'>{html.escape(str(key))}</th>{_cell(value, depth)}</tr>")
+    return "<div class='scroll'><table>" + "".join(rows) + "</table></div>"
+
+
+def _records_table(value: dict) -> str | None:
+    """{row: {column: value}} (e.g. per-flag or per-score statistics) as one table, or None."""
+    if not all(isinstance(v, dict) and v for v in value.values()):
+        return None
+    rows = []
+    for key, inner in value.items():
+        row = {"": key}
+        for k, v in inner.items():
+            if isinstance(v, dict):   # one more level, e.g. precision/recall at k: "k=10: P 0.1, R 0.2"
+                v = "; ".join(f"{ik}: " + (", ".join(f"{a} {_plain(b)}" for a, b in iv.items())
+                                          if isinstance(iv, dict) else _plain(iv)) for ik, iv in v.items())
+            elif isinstance(v, list):
+                v = ", ".join(map(_plain, v))
+            row[k] = v
+        rows.append(row)
+    return _table(pd.DataFrame(rows), max_rows=50)
+
+
+def _plain(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _cell(value, depth: int) -> str:
+    if isinstance(value, dict) and value:
+        records = _records_table(value) if depth >= 1 else None
+        if records is not None:
+            return f"<td class='nested'>{records}</td>"
+        if depth >= 4:
+            return (f"<td style='text-align:left'><pre>{html.escape(json.dumps(value, indent=1, default=str))}"
+                    "</pre></td>")
+        return f"<td class='nested'>{_dict_table(value, depth + 1)}</td>"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        frame = pd.DataFrame([{k: (json.dumps(v, default=str) if isinstance(v, (dict, list)) else v)
+                               for k, v in row.items()} for row in value])
+        return f"<td class='nested'>{_table(frame, max_rows=20)}</td>"
+    if isinstance(value, (list, tuple)):
+        items = [_scalar(v) if not isinstance(v, (dict, list)) else html.escape(json.dumps(v, default=str))
+                 for v in value]
+        return f"<td style='text-align:left'>{', '.join(items) or '<em>none</em>'}</td>"
+    if isinstance(value, dict):
+        return "<td style='text-align:left'><em>none</em></td>"
+    return f"<td style='text-align:left'>{_scalar(value)}</td>"
+
+
+def _with_units(frame: pd.DataFrame, info: dict) -> str:
+    """A table whose header cells carry each column's unit, in a container that scrolls sideways."""
+    if frame is None or len(frame) == 0:
+        return "<p><em>none</em></p>"
+    body = frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="", escape=True)
+    for name in frame.columns:
+        unit = getattr(info.get(name), "unit", None)
+        if unit:
+            body = body.replace(f"<th>{html.escape(str(name))}</th>",
+                                f"<th>{html.escape(str(name))}<br><span class='unit'>[{html.escape(unit)}]</span></th>", 1)
+    return f"<div class='scroll'>{body}</div>"
 
 
 def _truth_table(truth: dict) -> str:
@@ -71,8 +134,11 @@ def render_report(folder: Path, manifest: dict, cutflow: pd.DataFrame, candidate
         parts += ["<h2>Detectors</h2>", _table(det)]
     if m.get("truth_recovery"):
         parts += ["<h2>Recovery of labelled (injected) populations</h2>",
-                  "<p>ROC AUC of each score for each population against all other rows; recall and precision "
-                  "of the flags.</p>", _truth_table(m["truth_recovery"])]
+                  "<p>ROC AUC of each score for each population against all other rows (the chance that a "
+                  "star of the population scores higher, i.e. more anomalous, than another row; 0.5 is chance; "
+                  "far below 0.5 means the population scores <em>lower</em> than the rest, as a moving group "
+                  "does under a mixture that fits it as its own component); recall and precision of the "
+                  "flags.</p>", _truth_table(m["truth_recovery"])]
     if m.get("validation"):
         parts.append("<h2>Validation</h2>")
         for name, summary in m["validation"].items():
@@ -88,8 +154,9 @@ def render_report(folder: Path, manifest: dict, cutflow: pd.DataFrame, candidate
                 *[c for c in candidates.columns if c.startswith(("score_", "flag_"))]]
         rest = [c for c in candidates.columns if c not in lead and not c.startswith("cov_")]
         cols = (lead + rest)[:16]
-        parts += [f"<h2>Top candidates</h2><p>The first 50 of {len(candidates)}; all are in candidates.parquet.</p>",
-                  _table(candidates.data[cols])]
+        parts += [f"<h2>Top candidates</h2><p>The first 50 of {len(candidates)}, {len(cols)} of their "
+                  f"{len(candidates.columns)} columns (units under the names); all are in candidates.parquet.</p>",
+                  _with_units(candidates.data[cols].head(50), candidates.info)]
     if m.get("warnings"):
         parts += ["<h2>Warnings</h2><ul>"] + [f"<li>{html.escape(w)}</li>" for w in m["warnings"]] + ["</ul>"]
     timing = pd.DataFrame([{"stage": k, "seconds": v} for k, v in m["timings_s"].items()])

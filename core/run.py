@@ -13,7 +13,7 @@ from .context import RunContext
 from .io import atomic_write, file_sha256
 from .recipe import load_recipe
 from .registry import get_registry, plugin_versions
-from .runfolder import (CANDIDATE_FORMATS, RunFolder, clean_json, default_run_dir, versions, write_json,
+from .runfolder import (CANDIDATE_FORMATS, RunFolder, clean_json, column_units, default_run_dir, versions, write_json,
                         write_table, write_yaml)
 from .errors import ToolkitError
 from .executors import EXECUTORS, check_chunk_rows
@@ -53,6 +53,18 @@ def execute(recipe_ref, out: Path | None = None, overrides=(), seed: int | None 
     return path, manifest
 
 
+def write_candidate_formats(candidates, folder: RunFolder, formats, ctx: RunContext) -> None:
+    """The extra candidate formats; one a table cannot be written in (FITS refuses non-ASCII column
+    names) is reported in the manifest and on the terminal, and the run keeps everything else."""
+    for fmt in formats:
+        fname, astropy_fmt = CANDIDATE_FORMATS[fmt]
+        try:
+            write_table(candidates, folder.path(fname), astropy_fmt)
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal: candidates.parquet is written
+            ctx.warn(f"candidates were not written as {fmt} ({fname}): {type(exc).__name__}: {exc}; "
+                     "they are in candidates.parquet")
+
+
 def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext, started, elapsed: float,
                   formats, registry) -> dict:
     candidates = result.candidates()
@@ -61,9 +73,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
     else:   # streamed: scored/ was written chunk by chunk; the rows validators saw are kept beside it
         write_table(result.validated, folder.path("validated.parquet"), "parquet")
     write_table(candidates, folder.path("candidates.parquet"), "parquet")
-    for fmt in formats:
-        fname, astropy_fmt = CANDIDATE_FORMATS[fmt]
-        write_table(candidates, folder.path(fname), astropy_fmt)
+    write_candidate_formats(candidates, folder, formats, ctx)
     if result.rejected is not None:
         write_table(result.rejected, folder.path("rejected.parquet"), "parquet")
     atomic_write(folder.path("cutflow.csv"), lambda tmp: result.cutflow.to_csv(tmp, index=False))
@@ -88,6 +98,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "inputs": inputs,
         "rows": {**result.rows, "candidates": len(candidates)},
         "executor": result.executor,
+        "columns": column_units(result.table if result.table is not None else result.validated),
         "cutflow": result.cutflow.to_dict(orient="records"),
         "detectors": result.detectors,
         "truth_recovery": result.truth,
@@ -100,7 +111,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "plugins": plugin_versions(registry),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "files": sorted(p.name for p in folder.staging.iterdir()) + ["manifest.json", "report.html"],
+        "files": sorted(p.name for p in folder.staging.iterdir() if not p.name.startswith(".")) + ["manifest.json", "report.html"],
     }
     manifest = clean_json(manifest)
     write_json(folder.path("manifest.json"), manifest)

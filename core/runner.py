@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .component import Component, Detector
-from .context import RunContext
+from rich.markup import escape
+
+from .component import Component
+from .context import RunContext, one_line
 from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
 from .executors import ChunkStore, SpillStore, check_chunk_rows, source_chunks
 from .models import save_for_run
@@ -172,9 +174,9 @@ class SourceReader:
             if step.fallback is None:
                 raise
             reason = str(exc)
-            ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable:[/bold yellow] {reason}\n"
-                              f"[bold yellow]Falling back to {step.fallback.component.name}, as the recipe "
-                              "declares.[/]")
+            ctx.console.print(f"[bold yellow]Source {step.component.name} is unavailable[/bold yellow] "
+                              f"({escape(one_line(reason))}). [bold yellow]Falling back to "
+                              f"{step.fallback.component.name}, as the recipe declares.[/]")
             self.info.update(fallback_used=True, fallback=step.fallback.component.name, reason=reason)
             step = step.fallback
             chunks = self._chunks(step)
@@ -312,7 +314,6 @@ class Detectors:
             if step.name in self.fitted:
                 fitted, cfg = self.fitted[step.name], step.component.threshold
                 cut = self.cuts.get(step.name)
-                upper = cfg.upper if cfg is not None else None
                 n_flag = int(sum(f.sum() for f in self.flags[step.name]))
                 threshold = threshold_record(cfg, cut)
                 summary = {"use": step.component.name, "score_description": fitted.score_description,
@@ -379,7 +380,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     flow: dict[str, dict] = {}
     reader = SourceReader(recipe, stages, executor, chunk_rows)
     rejected_parts, n_source, n_rows = [], 0, 0
-    hasher, template, processed, truth_labels = None, None, None, Labels()
+    hasher, template, processed, truth_labels, all_hashes = None, None, None, Labels(), []
     first_chunk = True
 
     # pass 1: source -> cuts -> features -> cuts; keep the chunk and offer it to the training sample
@@ -394,7 +395,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                 hasher = _frame_hasher(chunk.columns)
                 template = chunk
             hasher.update(pd.util.hash_pandas_object(chunk.data, index=False).to_numpy().tobytes())
-            _check_ids(chunk, n_source)
+            _check_ids(chunk, n_source, reader.info.get("fallback", reader.info["use"]))
             n_chunk = len(chunk)
             reason = np.full(n_chunk, "", dtype=object)
             source_chunk = chunk
@@ -409,17 +410,21 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                     REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row")))
             n_source += n_chunk
             n_rows += len(chunk)
+            ids_hash = sample_hash(source_chunk.data[source_chunk.id_column].to_numpy(), ctx.seed)
+            all_hashes.append(ids_hash)
             if len(chunk):
                 if processed is None:   # columns and units after the features
                     processed = chunk.take(np.zeros(0, int))
                 store.add(chunk)
                 if sample is not None:
-                    sample.add(chunk.data, sample_hash(chunk.data[chunk.id_column].to_numpy(), ctx.seed))
+                    sample.add(chunk.data, ids_hash[origin])
                 if TRUTH_COLUMN in chunk.data:
                     truth_labels.add(chunk.data[TRUTH_COLUMN])
             advance(1)
     if template is None:
         raise StageError(f"source {reader.info['use']} gave no rows")
+    _check_ids_across_chunks(all_hashes, template.id_column, reader.info.get("fallback", reader.info["use"]))
+    del all_hashes
     stages.done([reader.step, *pre, *features, *post])
     cutflow_rows = [flow[s.name] for s in pre + post if s.name in flow]
     _require_rows(n_rows, n_source, cutflow_rows)
@@ -493,11 +498,24 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     return result
 
 
-def _check_ids(chunk: Table, offset: int) -> None:
-    ids = chunk.data[chunk.id_column]
-    if ids.isna().any():
-        raise StageError(f"id column '{chunk.id_column}' has {int(ids.isna().sum())} missing value(s) (rows "
-                         f"{offset} onwards); every row needs an id. Name another id_column or drop those rows")
+def _check_ids(chunk: Table, offset: int, source: str) -> None:
+    """Ids join scores, flags, matches and saved candidates back to stars: every row needs a unique one."""
+    problem = chunk.id_problems()
+    if problem:
+        where = f" (in the rows from {offset} on)" if offset else ""
+        raise StageError(f"source {source}: the id column '{chunk.id_column}' has {problem}{where}. Choose a unique "
+                         "id column (the source's id_column), or remove the duplicate rows first.")
+
+
+def _check_ids_across_chunks(hashes: list[np.ndarray], id_column: str, source: str) -> None:
+    """Repeated ids in different chunks of a streamed source (equal ids have equal hashes)."""
+    if len(hashes) < 2:
+        return
+    h = np.sort(np.concatenate(hashes))
+    repeats = int((h[1:] == h[:-1]).sum())
+    if repeats:
+        raise StageError(f"source {source}: the id column '{id_column}' repeats {repeats} value(s) across chunks. "
+                         "Choose a unique id column (the source's id_column), or remove the duplicate rows first.")
 
 
 def _write_part(ctx: RunContext, chunk: Table, index: int) -> Path:

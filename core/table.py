@@ -139,6 +139,19 @@ class Table:
                 f"Available columns: {', '.join(self.columns)}"
             )
 
+    def id_problems(self) -> str | None:
+        """What is wrong with the id column (missing or repeated values), or None when every id is unique."""
+        ids = self.data[self.id_column]
+        missing = int(ids.isna().sum())
+        dup = ids[ids.duplicated(keep=False) & ids.notna()]
+        problems = []
+        if missing:
+            problems.append(f"{missing} row(s) without an id (NaN/empty)")
+        if len(dup):
+            examples = ", ".join(map(str, pd.unique(dup)[:5]))
+            problems.append(f"{dup.nunique()} id value(s) repeated on {len(dup)} rows (e.g. {examples})")
+        return "; ".join(problems) or None
+
     def flag_columns(self) -> list[str]:
         """The detectors' flag columns (``flag_<step>``, written by the runner), in table order."""
         return [c for c in self.columns if c.startswith("flag_")]

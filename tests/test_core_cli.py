@@ -30,5 +30,5 @@ def test_check_reports_a_bad_override_with_exit_status_2():
 
 def test_run_rejects_an_unknown_format(tmp_path):
     res = runner.invoke(app, ["run", "gaia_kinematic", "--out", str(tmp_path / "x"), "--format", "xls"])
-    assert res.exit_code == 2 and "choose fits, votable or csv" in res.output
+    assert res.exit_code == 2 and "choose fits, votable, csv or ecsv" in res.output
     assert not (tmp_path / "x").exists()

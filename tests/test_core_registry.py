@@ -24,11 +24,19 @@ def install_entry_point(site: Path, dist: str, name: str, module: str) -> None:
     (info / "entry_points.txt").write_text(f"[toolkit]\n{name} = {module}\n")
 
 
+def zeta_package(site: Path) -> Path:
+    """The example plugin's package copied into ``site``: never the example folder itself, which holds a
+    ``toolkit_zeta.egg-info`` (a second distribution) once someone followed the tutorial's pip install -e."""
+    import shutil
+
+    install_entry_point(site, "toolkit_zeta", "zeta", "toolkit_zeta.plugin")
+    shutil.copytree(ZETA / "toolkit_zeta", site / "toolkit_zeta", ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
 @pytest.fixture
 def zeta_site(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    install_entry_point(site, "toolkit_zeta", "zeta", "toolkit_zeta.plugin")
-    monkeypatch.syspath_prepend(str(ZETA))
+    site = zeta_package(tmp_path / "site")
     monkeypatch.syspath_prepend(str(site))
     yield site
     get_registry(fresh=True)
@@ -100,9 +108,8 @@ def toolkit(*args, env=None):
 
 
 def test_cli_lists_and_uses_a_third_party_plugin(tmp_path):
-    site = tmp_path / "site"
-    install_entry_point(site, "toolkit_zeta", "zeta", "toolkit_zeta.plugin")
-    env = {"PYTHONPATH": os.pathsep.join([str(site), str(ZETA)])}
+    site = zeta_package(tmp_path / "site")
+    env = {"PYTHONPATH": str(site)}
     listing = toolkit("plugins", "--json", env=env)
     assert listing.returncode == 0, listing.stderr
     entries = json.loads(listing.stdout)

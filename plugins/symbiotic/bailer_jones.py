@@ -109,7 +109,7 @@ class BailerJonesDistance(Feature):
             upload = {"ids": ATable({"source_id": wanted[start:stop]})}
             try:
                 tab = tap_query(cfg.url, adql, label=self.name, upload=upload, timeout_s=cfg.timeout_s,
-                                retries=cfg.retries, backoff_s=cfg.backoff_s, cache=cfg.cache, async_=async_,
+                                deadline_s=cfg.deadline_s, retries=cfg.retries, backoff_s=cfg.backoff_s, cache=cfg.cache, async_=async_,
                                 async_wait_s=cfg.async_wait_s, ctx=ctx)
             except SourceUnavailable as exc:
                 raise SourceUnavailable(
