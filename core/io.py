@@ -167,11 +167,12 @@ class TableChunks:
 
         offset = 0
         for frame, info in self._frames():
-            if id_column is None or id_column not in frame.columns:
+            use = id_column if id_column in frame.columns else ROW_ID
+            if use not in frame.columns:   # a file written by the toolkit keeps its own row_id
                 frame.insert(0, ROW_ID, np.arange(offset, offset + len(frame), dtype=np.int64))
                 info[ROW_ID] = ColumnInfo(None, "row number in the source table")
             offset += len(frame)
-            yield Table(frame, info, id_column if id_column in frame.columns else ROW_ID)
+            yield Table(frame, info, use)
 
     def _frames(self):
         from .table import ColumnInfo, Table

@@ -182,11 +182,17 @@ class Table:
         """A new Table with ``cols`` added (or replaced), rows unchanged."""
         df = self.data.copy(deep=False)   # copy-on-write: the new columns never touch this table's data
         info = dict(self.info)
+        new = {}
         for name, values in cols.data.items():
             if len(values) != len(df):
                 raise StageError(f"column '{name}' has {len(values)} rows, table has {len(df)}")
-            df[name] = values
+            if name in df.columns:
+                df[name] = values
+            else:
+                new[name] = values
             info[name] = cols.info[name]
+        if new:   # all at once: one block, not one insert per column
+            df = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1)
         return Table(df, info, self.id_column, dict(self.meta))
 
     def take(self, rows) -> "Table":
