@@ -232,3 +232,24 @@ def test_parallax_space_fit_is_unbiased_where_inverted_parallaxes_are_not(ctx, t
     assert np.concatenate([fitted.score(p) for p in t.split(3)]) == pytest.approx(det.score, rel=1e-12)
     assert np.isnan(det.columns.data["M_plx_plx"][t.array("parallax") + 0.03 <= 0]).all()
     assert "p_outlier_plx" not in det.columns
+
+
+def test_lmc_distance_reads_another_runs_fit_through_core(fitted, tmp_path):
+    """model_dir: the calibration is loaded through the registry, its posterior sha256-checked."""
+    from toolkit.core import RunContext
+    from toolkit.plugins.cepheid.features import FundamentalPeriod, Wesenheit
+    from toolkit.plugins.cepheid.lmc_distance import LmcDistance
+
+    _, _, det, run_ctx = fitted
+    ctx = RunContext(seed=0, workdir=tmp_path / "run2", show_progress=False)
+    table = CepheidMock(n_stars=300, seed=1).load(ctx)
+    table = table.with_columns(FundamentalPeriod().compute(table, ctx))
+    table = table.with_columns(Wesenheit().compute(table, ctx))
+    folder = tmp_path / "calibration"
+    shutil.copytree(run_ctx.workdir / "models" / "pw", folder)
+    val = LmcDistance(model_dir=str(folder), exclude_flags=[]).validate(table, ctx)
+    assert val.summary["calibration"]["from"] == str(folder) and val.summary["calibration"]["converged"] is True
+    assert np.isfinite(val.summary["distance_modulus"]) and val.summary["n_members"] > 5
+    (folder / "posterior.npz").write_bytes((folder / "posterior.npz").read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(ModelError, match="sha256 differs"):
+        LmcDistance(model_dir=str(folder), exclude_flags=[]).validate(table, ctx)

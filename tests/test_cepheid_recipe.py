@@ -3,8 +3,6 @@ served by the fake TAP service (no fallback), and fail clearly when no classical
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
