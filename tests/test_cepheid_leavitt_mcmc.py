@@ -4,13 +4,15 @@ bad input (too few stars, one period, an unconverged chain) is a clear error."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from toolkit.core import Columns, StageError, Table
+from toolkit.core import Columns, ModelError, ModelFiles, StageError, Table
+from toolkit.core.models import load_model, save_model
 from toolkit.plugins.cepheid.detector import LeavittMCMC
-from toolkit.plugins.cepheid.fit import LeavittFit
+from toolkit.plugins.cepheid.fitted import FittedLeavitt
 from toolkit.plugins.cepheid.mock import CepheidMock
 
 TRUE_A, TRUE_B, SCATTER = -5.9, -3.3, 0.08
@@ -66,28 +68,48 @@ def test_scores_are_residuals_in_total_sigmas_and_flag_the_outliers(fitted):
     assert det.columns.data["p_outlier_pw"][truth].mean() > 0.9
 
 
-def test_fit_saves_json_and_npz_and_loads_back_scoring_any_chunk(fitted, tmp_path):
+def test_fit_saves_through_core_and_loads_back_scoring_any_chunk(fitted, tmp_path):
     t, det_component, det, ctx = fitted
     folder = ctx.workdir / "models" / "pw"
     assert sorted(p.name for p in folder.iterdir()) == ["model.json", "posterior.npz"]
     doc = json.loads((folder / "model.json").read_text())
     assert doc["component"] == "cepheid.leavitt_mcmc" and doc["threshold"]["cut"] == 3.0
-    fit = LeavittFit.load(folder)
-    assert fit.score(t) == pytest.approx(det.score, rel=1e-12)
-    parts = np.concatenate([fit.score(p) for p in t.split(4)])
+    assert set(doc["files"]) == {"posterior.npz"} and doc["files"]["posterior.npz"]["pickle"] is False
+    assert doc["features"] == ["logP", "M_W", "M_W_err"] and doc["feature_units"]["M_W"] == "mag"
+    assert doc["state"]["step"] == "pw" and doc["state"]["summary"]["converged"] is True
+    fitted_back, _ = load_model(folder)
+    assert isinstance(fitted_back, FittedLeavitt) and fitted_back.summary == json.loads(
+        json.dumps(det.fitted.summary))
+    assert fitted_back.score(t) == pytest.approx(det.score, rel=1e-12)
+    parts = np.concatenate([fitted_back.score(p) for p in t.split(4)])
     assert parts == pytest.approx(det.score, rel=1e-12)            # chunk-pure
-    fit.save(tmp_path / "copy")
-    assert LeavittFit.load(tmp_path / "copy").score(t) == pytest.approx(det.score)
+    cols = fitted_back.assign(t)
+    for name in ("resid_pw", "z_pw", "p_outlier_pw"):
+        np.testing.assert_allclose(cols.data[name], det.columns.data[name], rtol=1e-12)
+    save_model(fitted_back, tmp_path / "copy", {"component": "cepheid.leavitt_mcmc", "features": fitted_back.features})
+    assert load_model(tmp_path / "copy")[0].score(t) == pytest.approx(det.score)
 
 
 def test_a_changed_posterior_file_is_refused(fitted, tmp_path):
     _, _, _, ctx = fitted
-    fit = LeavittFit.load(ctx.workdir / "models" / "pw")
-    folder = fit.save(tmp_path / "m")
+    folder = tmp_path / "m"
+    shutil.copytree(ctx.workdir / "models" / "pw", folder)
+    fit = LeavittMCMC.load(ModelFiles(folder, json.loads((folder / "model.json").read_text())["files"]),
+                           json.loads((folder / "model.json").read_text())["state"]).fit
     with open(folder / "posterior.npz", "wb") as f:
         np.savez(f, samples=fit.samples * 2, autocorr_time=fit.autocorr_time)
-    with pytest.raises(StageError, match="sha256 differs"):
-        LeavittFit.load(folder)
+    with pytest.raises(ModelError, match="sha256 differs"):
+        load_model(folder)
+
+
+def test_a_posterior_of_the_wrong_shape_is_a_clear_error(fitted, tmp_path):
+    """A model folder whose files match model.json but not each other (hand-made) is refused, not mis-scored."""
+    _, _, det, _ = fitted
+    files = ModelFiles(tmp_path / "m")
+    state = det.fitted.save(files)
+    files.write_arrays("posterior.npz", {"samples": np.zeros((10, 3)), "autocorr_time": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"shape \(10, 3\).*6 parameters of the mixture"):
+        LeavittMCMC.load(files, state)
 
 
 def test_outlier_probability_score_and_rows_expression(ctx):
@@ -135,14 +157,16 @@ def test_unconverged_chain_can_be_kept_but_says_so_loudly(ctx):
     assert det.summary["converged"] is False and "NOT CONVERGED" in det.summary["WARNING"]
     assert any("NOT CONVERGED" in w for w in ctx.warnings)
     assert ctx.notes["detectors.short"]["converged"] is False
-    assert json.loads((ctx.workdir / "models" / "short" / "model.json").read_text())["info"]["converged"] is False
+    doc = json.loads((ctx.workdir / "models" / "short" / "model.json").read_text())
+    assert doc["state"]["fit"]["info"]["converged"] is False and "NOT CONVERGED" in doc["state"]["problem"]
+    assert load_model(ctx.workdir / "models" / "short")[0].problem == det.summary["WARNING"]
 
 
 def test_same_seed_gives_the_same_posterior(ctx):
     t = line_table(n=80, seed=5)
     a = LeavittMCMC(save_model=False, **QUICK).fit(t, ctx)
     b = LeavittMCMC(save_model=False, **QUICK).fit(t, ctx)
-    assert np.array_equal(a.samples, b.samples)
+    assert np.array_equal(a.fit.samples, b.fit.samples)
 
 
 def test_a_mock_of_classical_cepheids_only_fits_and_flags_few(ctx):
@@ -202,8 +226,30 @@ def test_parallax_space_fit_is_unbiased_where_inverted_parallaxes_are_not(ctx, t
     assert abs(mag["median"] - TRUE_A) > 3 * mag["std"]
     # negative parallaxes are scored too, and the saved fit scores any chunk the same
     assert (t.array("parallax") < 0).any() and np.isfinite(det.score).all()
-    fit = LeavittFit.load(ctx.workdir / "models" / "plx")
-    assert fit.parallax == {"column": "parallax", "error_column": "parallax_error", "zero_point": -0.03}
-    assert np.concatenate([fit.score(p) for p in t.split(3)]) == pytest.approx(det.score, rel=1e-12)
+    fitted, doc = load_model(ctx.workdir / "models" / "plx")
+    assert fitted.fit.parallax == {"column": "parallax", "error_column": "parallax_error", "zero_point": -0.03}
+    assert doc["features"] == ["logP", "W", "W_err", "parallax", "parallax_error"]
+    assert np.concatenate([fitted.score(p) for p in t.split(3)]) == pytest.approx(det.score, rel=1e-12)
     assert np.isnan(det.columns.data["M_plx_plx"][t.array("parallax") + 0.03 <= 0]).all()
     assert "p_outlier_plx" not in det.columns
+
+
+def test_lmc_distance_reads_another_runs_fit_through_core(fitted, tmp_path):
+    """model_dir: the calibration is loaded through the registry, its posterior sha256-checked."""
+    from toolkit.core import RunContext
+    from toolkit.plugins.cepheid.features import FundamentalPeriod, Wesenheit
+    from toolkit.plugins.cepheid.lmc_distance import LmcDistance
+
+    _, _, det, run_ctx = fitted
+    ctx = RunContext(seed=0, workdir=tmp_path / "run2", show_progress=False)
+    table = CepheidMock(n_stars=300, seed=1).load(ctx)
+    table = table.with_columns(FundamentalPeriod().compute(table, ctx))
+    table = table.with_columns(Wesenheit().compute(table, ctx))
+    folder = tmp_path / "calibration"
+    shutil.copytree(run_ctx.workdir / "models" / "pw", folder)
+    val = LmcDistance(model_dir=str(folder), exclude_flags=[]).validate(table, ctx)
+    assert val.summary["calibration"]["from"] == str(folder) and val.summary["calibration"]["converged"] is True
+    assert np.isfinite(val.summary["distance_modulus"]) and val.summary["n_members"] > 5
+    (folder / "posterior.npz").write_bytes((folder / "posterior.npz").read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(ModelError, match="sha256 differs"):
+        LmcDistance(model_dir=str(folder), exclude_flags=[]).validate(table, ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.core import RunContext
+from toolkit.core import RunContext, Table
 from toolkit.plugins.cepheid.features import FundamentalPeriod, Wesenheit
 from toolkit.plugins.cepheid.mock import CepheidMock
 from toolkit.plugins.cepheid.relations import MOCK_PW
@@ -63,3 +63,13 @@ def test_lmc_stars_are_at_the_chosen_distance_and_the_parallax_has_the_zero_poin
     true_plx = 1000 / 10 ** (18.3 / 5 + 1)
     assert np.average(t.array("parallax"), weights=t.array("parallax_error") ** -2) == pytest.approx(
         true_plx - 0.05, abs=0.005)
+
+
+def test_streams_the_same_rows_in_any_chunk_size():
+    whole = CepheidMock(n_stars=700, seed=3).load(RunContext(show_progress=False))
+    for rows in (1, 256, 700, 5000):
+        chunks = list(CepheidMock(n_stars=700, seed=3).iter_chunks(RunContext(show_progress=False), rows))
+        assert max(len(c) for c in chunks) <= rows and len(chunks) == -(-700 // rows)
+        joined = Table.concat(chunks)
+        assert joined.data.reset_index(drop=True).equals(whole.data.reset_index(drop=True))
+    assert CepheidMock.can_stream()

@@ -3,8 +3,6 @@ served by the fake TAP service (no fallback), and fail clearly when no classical
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,9 +11,9 @@ from typer.testing import CliRunner
 
 from toolkit.core import RunContext, StageError, get_registry
 from toolkit.core.cli import app
+from toolkit.core.models import load_model
 from toolkit.core.recipe import load_recipe
 from toolkit.core.run import execute
-from toolkit.plugins.cepheid.fit import LeavittFit
 from toolkit.plugins.cepheid.mock import CepheidMock
 
 #: a small mock and chains long enough for 25 tau: a few seconds per run
@@ -68,14 +66,60 @@ def test_recipe_offline_falls_back_to_the_mock_and_recovers_the_truth(tmp_path, 
     for step in ("pw_mw", "pl_mw", "pw_lmc"):
         assert {f"{step}_relation.png", f"{step}_residuals.png", f"{step}_corner.png"} <= figures
     assert "lmc_distance_lmc_distance.png" in figures
-    # the saved fit reproduces the run's scores on the scored table
+    # the saved fit reproduces the run's scores on the scored table, and NaN off its rows
     scored = pd.read_parquet(folder / "scored.parquet")
-    fit = LeavittFit.load(folder / "models" / "pw_lmc")
+    fitted, _ = load_model(folder / "models" / "pw_lmc")
     from toolkit.core import Table
 
     lmc_rows = scored["in_lmc"].to_numpy()
     table = Table(scored[lmc_rows].reset_index(drop=True))
-    assert fit.score(table) == pytest.approx(scored.loc[lmc_rows, "score_pw_lmc"].to_numpy(), rel=1e-9)
+    assert fitted.score(table) == pytest.approx(scored.loc[lmc_rows, "score_pw_lmc"].to_numpy(), rel=1e-9)
+    assert np.isnan(fitted.score(Table(scored[~lmc_rows].reset_index(drop=True)))).all()
+
+
+def _scored(path):
+    return pd.read_parquet(path / "scored.parquet") if (path / "scored.parquet").exists() \
+        else pd.read_parquet(path / "scored")
+
+
+STEPS = ("pw_mw", "pl_mw", "pw_lmc")
+
+
+@pytest.mark.slow
+def test_streamed_run_gives_the_in_memory_scores_flags_and_candidates(tmp_path, refused_url):
+    """The fit is on the seeded sample (every row here), so streaming in 400-row chunks changes nothing."""
+    sets = [f"source.with.url={refused_url}", "source.with.retries=0", *QUICK, "output.figures=false"]
+    mem, m1 = execute("leavitt_law", out=tmp_path / "mem", console=quiet(), show_progress=False, overrides=sets)
+    stream, m2 = execute("leavitt_law", out=tmp_path / "stream", console=quiet(), show_progress=False,
+                         overrides=sets, executor="stream", chunk_rows=400)
+    assert m2["executor"]["use"] == "stream" and m2["executor"]["chunks"] > 2
+    a, b = _scored(mem), _scored(stream)
+    np.testing.assert_array_equal(a["source_id"], b["source_id"])
+    for step in STEPS:
+        for col in (f"score_{step}", f"flag_{step}", f"z_{step}", f"resid_{step}"):
+            np.testing.assert_array_equal(a[col], b[col])
+        assert m1["detectors"][step]["posterior"] == m2["detectors"][step]["posterior"]
+        assert m1["detectors"][step]["n_flagged"] == m2["detectors"][step]["n_flagged"] > 0
+    ca, cb = pd.read_parquet(mem / "candidates.parquet"), pd.read_parquet(stream / "candidates.parquet")
+    assert len(ca) > 0
+    pd.testing.assert_frame_equal(ca[cb.columns], cb)
+    assert m1["validation"]["lmc_distance"] == m2["validation"]["lmc_distance"]
+    assert m1["truth_recovery"] == m2["truth_recovery"]
+
+
+@pytest.mark.slow
+def test_toolkit_score_gives_back_the_runs_scores_and_flags(tmp_path, refused_url):
+    folder, _ = execute("leavitt_law", out=tmp_path / "run", console=quiet(), show_progress=False,
+                        overrides=[f"source.with.url={refused_url}", "source.with.retries=0", *QUICK,
+                                   "output.figures=false"])
+    for step in STEPS:
+        res = CliRunner().invoke(app, ["score", str(folder / "models" / step), str(folder / "scored.parquet"),
+                                       "--out", str(tmp_path / step), "--chunk-rows", "300"])
+        assert res.exit_code == 0, res.output
+        out = pd.read_parquet(tmp_path / step / "scored.parquet")
+        np.testing.assert_array_equal(out[f"score_{step}_rescored"], out[f"score_{step}"])
+        np.testing.assert_array_equal(out[f"flag_{step}_rescored"], out[f"flag_{step}"])
+        assert out[f"flag_{step}"].any()
 
 
 def _archive_rows(n=1500, seed=5):

@@ -257,6 +257,9 @@ RECIPES = {
     "gaia_kinematic_nophot": ["source.fallback.with.n_stars=12000", "detectors.0.with.epochs=3", "validators=[]"],
     "hipparcos_kinematic": ["detectors.0.with.epochs=3"],
     "symbiotic": [],
+    "leavitt_law": ["source.with.retries=0", "source.fallback.with.n_stars=1500"] + [
+        f"detectors.{i}.with.{k}={v}" for i in range(3) for k, v in (("n_steps", 1000), ("burn", 200),
+                                                                   ("autocorr_multiple", 25))],
 }
 
 

@@ -1,15 +1,17 @@
 """``cepheid.leavitt_mcmc``: a Leavitt law fitted by MCMC; stars far off it are the anomalies.
 
-Internally the scikit-learn shape: ``fit(table, ctx)`` returns a ``LeavittFit``
-(fit.py) that scores any chunk and saves to / loads from a folder. ``detect``
-is today's contract: fit, score every row, threshold with the shared threshold
-helpers of the detectors plugin, save the fit under ``models/<step>/``, draw the
-figures, and put the posterior (with 68 and 95 % intervals), the least-squares
-line of the lab, and the autocorrelation times in the summary.
+The detector contract of ``toolkit.core``: ``fit(sample, ctx)`` samples the
+posterior on the run's seeded training sample (every row in memory unless
+``max_train_rows``) and returns a ``FittedLeavitt`` (fitted.py) that scores
+any chunk, adds the per-row residual columns, draws the figures and saves
+itself as ``posterior.npz`` plus JSON state; ``load`` rebuilds it from a
+model folder. The runner (either executor) or ``Detector.detect`` flags with
+``threshold`` over all scores. The summary holds the posterior (with 68 and
+95 % intervals), the lab's least-squares line and the autocorrelation times.
 
 A chain shorter than ``autocorr_multiple`` autocorrelation times is an error
-(``on_unconverged: error``, the default) or a loud warning marked in the
-manifest and figures (``warn``); never a silent result.
+in ``fit`` (``on_unconverged: error``, the default) or a loud warning marked in
+the manifest and figures (``warn``); never a silent result.
 """
 
 from __future__ import annotations
@@ -20,18 +22,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from toolkit.core import Columns, Config, Detection, Detector, Expression, Field, RecipeError, StageError, Table
-from toolkit.plugins.detectors.thresholds import ThresholdConfig, apply_cut, threshold_cut
+from toolkit.core import Config, Detector, Expression, Field, RecipeError, StageError, Table, ThresholdConfig
 
-from .figures import corner_figure, relation_figure, residual_figure
 from .fit import LeavittFit, Sampling
+from .fitted import FittedLeavitt, relation_text, selected_rows
 
 DEFAULT_THRESHOLDS = {"sigma": {"method": "fixed", "value": 3.0}, "outlier_probability": {"method": "fixed",
                                                                                           "value": 0.5}}
-#: parameters drawn in the corner plot: the relation's three and the outlier fraction (the rest are nuisance)
-CORNER_PARAMS = 4
-CORNER_LABELS = {"zero_point": "a", "slope": "b", "ln_scatter": "ln σ_int", "outlier_fraction": "P_b",
-                 "outlier_mean": "Y_b", "ln_outlier_width": "ln √V_b"}
 
 
 class ParallaxInput(BaseModel):
@@ -73,6 +70,9 @@ class LeavittConfig(Config):
                                               "(outlier_probability)")
     label: str = Field("", description="what the relation is, for titles (e.g. 'PW, Milky Way, parallaxes')")
     save_model: bool = Field(True, description="save the fit under models/<step>/ (model.json + posterior.npz)")
+    max_train_rows: int | None = Field(None, ge=10, description="fit on at most N rows of the run's sample, chosen "
+                                       "by a seeded hash of the row id (null: every row in memory, the executor's "
+                                       "cap when streaming); every row is scored")
 
     @field_validator("rows")
     @classmethod
@@ -105,39 +105,35 @@ class LeavittMCMC(Detector):
 
     def selected(self, table: Table) -> np.ndarray:
         """The rows the ``rows`` expression chooses (all rows without one)."""
-        cfg = self.config
-        if cfg.rows is None:
-            return np.ones(len(table), bool)
-        expr = Expression(cfg.rows)
-        table.require(expr.columns, self.name)
-        sel = np.broadcast_to(np.asarray(expr.evaluate(table.data)), (len(table),))
-        if sel.dtype.kind not in "biu":
-            raise StageError(f"detector {self.name}: rows '{cfg.rows}' gives {sel.dtype} values, not true/false")
-        return sel.astype(bool)
+        return selected_rows(table, self.config.rows, f"detector {self.name}")
 
-    def fit(self, table: Table, ctx) -> LeavittFit:
-        """Fit the relation on the selected rows with finite x, y, y_error; bad input is a StageError."""
+    def fit(self, sample: Table, ctx) -> FittedLeavitt:
+        """Fit the relation on the sample's selected rows with finite inputs; bad input or (by default) an
+        unconverged chain is a StageError."""
         cfg = self.config
         step = _step(ctx, "leavitt")
         plx_cols = [cfg.parallax.column, cfg.parallax.error] if cfg.parallax else []
-        table.require([cfg.x, cfg.y] + ([cfg.y_error] if cfg.y_error else []) + plx_cols, self.name)
-        sel = self.selected(table)
-        x, y = table.array(cfg.x), table.array(cfg.y)
-        err = table.array(cfg.y_error) if cfg.y_error else None
+        sample.require([cfg.x, cfg.y] + ([cfg.y_error] if cfg.y_error else []) + plx_cols, self.name)
+        sel = self.selected(sample)
+        x, y = sample.array(cfg.x), sample.array(cfg.y)
+        err = sample.array(cfg.y_error) if cfg.y_error else None
         ok = sel & np.isfinite(x) & np.isfinite(y)
         if err is not None:
             ok &= np.isfinite(err) & (err >= 0)
         plx = plx_err = None
         if cfg.parallax:
-            plx = table.array(cfg.parallax.column) - cfg.parallax.zero_point
-            plx_err = table.array(cfg.parallax.error)
+            plx = sample.array(cfg.parallax.column) - cfg.parallax.zero_point
+            plx_err = sample.array(cfg.parallax.error)
             ok &= np.isfinite(plx) & np.isfinite(plx_err) & (plx_err > 0)
         n = int(ok.sum())
         where = f" chosen by rows '{cfg.rows}'" if cfg.rows else ""
+        of = sample.meta.get("sample_of", len(sample))
+        in_table = f"{len(sample)} in the table" if of == len(sample) else \
+            f"{len(sample)} in the training sample of {of} rows (max_train_rows)"
         if n < cfg.min_rows:
             raise StageError(
                 f"detector '{step}' ({self.name}): too few stars for the fit: {n} usable of {int(sel.sum())} "
-                f"rows{where} ({len(table)} in the table; usable = finite {cfg.x}, {cfg.y}"
+                f"rows{where} ({in_table}; usable = finite {cfg.x}, {cfg.y}"
                 f"{', ' + cfg.y_error if cfg.y_error else ''}{''.join(', ' + c for c in plx_cols)}); at least "
                 f"{cfg.min_rows} are needed.")
         if np.ptp(x[ok]) == 0:
@@ -147,14 +143,48 @@ class LeavittMCMC(Detector):
             raise StageError(f"detector '{step}' ({self.name}): all {n} usable stars have the same {cfg.y}; "
                              "nothing to fit (a fill value?).")
         sampling = Sampling(cfg.n_walkers, cfg.n_steps, cfg.burn, cfg.autocorr_multiple)
-        units = {c: table.info[c].unit for c in (cfg.x, cfg.y, cfg.y_error, *plx_cols) if c}
+        units = {c: sample.info[c].unit if c in sample.info else None
+                 for c in (cfg.x, cfg.y, cfg.y_error, *plx_cols) if c}
         parallax = {"column": cfg.parallax.column, "error_column": cfg.parallax.error,
                     "zero_point": cfg.parallax.zero_point} if cfg.parallax else None
-        return LeavittFit.fit(x[ok], y[ok], None if err is None else err[ok], x_column=cfg.x, y_column=cfg.y,
-                              y_error_column=cfg.y_error, pivot=cfg.pivot, likelihood=cfg.likelihood,
-                              sampling=sampling, seed=ctx.step_seed("emcee"), score_kind=cfg.score, units=units,
-                              plx=None if plx is None else plx[ok], plx_err=None if plx is None else plx_err[ok],
-                              parallax=parallax)
+        t0 = time.perf_counter()
+        fit = LeavittFit.fit(x[ok], y[ok], None if err is None else err[ok], x_column=cfg.x, y_column=cfg.y,
+                             y_error_column=cfg.y_error, pivot=cfg.pivot, likelihood=cfg.likelihood,
+                             sampling=sampling, seed=ctx.step_seed("emcee"), score_kind=cfg.score, units=units,
+                             plx=None if plx is None else plx[ok], plx_err=None if plx is None else plx_err[ok],
+                             parallax=parallax)
+        fit_seconds = time.perf_counter() - t0
+        problem = self.convergence(fit, step)
+        if problem and cfg.on_unconverged == "error":
+            raise StageError(problem)
+        if problem:
+            ctx.warn(problem)
+        ctx.record("converged", fit.converged)
+        return FittedLeavitt(fit, step=step, rows=cfg.rows, label=cfg.label, component=self.name,
+                             summary=self._summary(fit, fit_seconds, len(sample), problem), problem=problem)
+
+    def _summary(self, fit: LeavittFit, fit_seconds: float, n_sample: int, problem: str | None) -> dict:
+        cfg = self.config
+        summary = {
+            "relation": relation_text(fit), "label": cfg.label, "likelihood": cfg.likelihood, "rows": cfg.rows,
+            "space": fit.info["space"], "n_sample": n_sample, "n_fit": fit.info["n_fit"],
+            "posterior": fit.posterior_summary(),
+            "least_squares": {"note": "the lab's fit: no intrinsic scatter, no outlier model",
+                              **fit.info["least_squares"]},
+            "mcmc": {k: fit.info[k] for k in ("n_walkers", "n_steps", "burn", "thin", "acceptance_fraction",
+                                              "chain_over_tau", "autocorr_multiple")}
+            | {"autocorr_time": dict(zip(fit.param_names, np.round(fit.autocorr_time, 2).tolist())),
+               "n_draws": int(len(fit.samples)), "sampler": f"emcee {fit.info['emcee_version']}, DE + snooker moves"},
+            "converged": fit.converged, "fit_seconds": round(fit_seconds, 3),
+        }
+        if problem:
+            summary["WARNING"] = problem
+        return summary
+
+    @classmethod
+    def load(cls, files, state: dict) -> FittedLeavitt:
+        """The fit saved by ``FittedLeavitt.save`` (posterior.npz read through ``files``, sha256-checked by core)."""
+        return FittedLeavitt.from_saved(files, state)
 
     def convergence(self, fit: LeavittFit, step: str) -> str | None:
         """None when converged, else the message that says so (tau values, how long the chain is, the way out)."""
@@ -167,112 +197,3 @@ class LeavittMCMC(Detector):
                 f"{info['chain_over_tau']} x the longest autocorrelation time of a, b, sigma_int and P_b, fewer than the "
                 f"{info['autocorr_multiple']:g} x required (tau in steps: {taus}). Raise n_steps (e.g. --set "
                 "detectors.N.with.n_steps=...), or set on_unconverged: warn to keep an unconverged result.")
-
-    def detect(self, table: Table, ctx) -> Detection:
-        cfg = self.config
-        step = _step(ctx, "leavitt")
-        t0 = time.perf_counter()
-        fit = self.fit(table, ctx)
-        fit_seconds = time.perf_counter() - t0
-        problem = self.convergence(fit, step)
-        if problem and cfg.on_unconverged == "error":
-            raise StageError(problem)
-        if problem:
-            ctx.warn(problem)
-
-        sel = self.selected(table)
-        res = fit.residuals(table, self.name)
-        for k in res:
-            res[k][~sel] = np.nan
-        score = np.abs(res["z"]) if cfg.score == "sigma" else res["p_outlier"]
-        cut = threshold_cut(score, cfg.threshold)
-        flag = apply_cut(score, cut, cfg.threshold.upper)
-
-        relation = (f"M = a + b ({cfg.x} - {cfg.pivot:g}), M the absolute {cfg.y}, fitted to the parallaxes "
-                    f"({cfg.parallax.column} - {cfg.parallax.zero_point:g} mas)" if cfg.parallax else
-                    f"{cfg.y} = a + b ({cfg.x} - {cfg.pivot:g})")
-        ls = fit.info["least_squares"]
-        summary = {
-            "relation": relation, "label": cfg.label, "likelihood": cfg.likelihood, "rows": cfg.rows,
-            "space": fit.info["space"],
-            "n_fit": fit.info["n_fit"], "n_scored": int(np.isfinite(score).sum()),
-            "posterior": fit.posterior_summary(),
-            "least_squares": {"note": "the lab's fit: no intrinsic scatter, no outlier model", **ls},
-            "mcmc": {k: fit.info[k] for k in ("n_walkers", "n_steps", "burn", "thin", "acceptance_fraction",
-                                              "chain_over_tau", "autocorr_multiple")}
-            | {"autocorr_time": dict(zip(fit.param_names, np.round(fit.autocorr_time, 2).tolist())),
-               "n_draws": int(len(fit.samples)), "sampler": f"emcee {fit.info['emcee_version']}, DE + snooker moves"},
-            "converged": fit.converged, "fit_seconds": round(fit_seconds, 3),
-            "threshold": {"rule": cfg.threshold.describe(), "cut": cut, "upper": cfg.threshold.upper},
-        }
-        if problem:
-            summary["WARNING"] = problem
-        ctx.record("converged", fit.converged)
-
-        description = (f"|parallax - parallax predicted by {relation}| (posterior median) / total sigma (parallax "
-                       f"error, {cfg.y_error or 'no'} magnitude error and sigma_int in parallax units)"
-                       if cfg.score == "sigma" and cfg.parallax else
-                       f"|residual| from {relation} (posterior median) / sqrt({cfg.y_error or '0'}^2 + sigma_int^2)"
-                       if cfg.score == "sigma" else
-                       f"posterior probability of the outlier component (Hogg, Bovy & Lang 2010) for {relation}")
-        if cfg.rows:
-            description += f"; only rows where {cfg.rows}, others NaN"
-        folder = ctx.artifact_dir("models") if cfg.save_model else None
-        if folder is not None:
-            fit.save(folder, extra={"component": self.name, "step": step, "config": cfg.model_dump(mode="json"),
-                                    "score_description": description, "seed": ctx.seed,
-                                    "threshold": {"rule": cfg.threshold.describe(), "cut": cut,
-                                                  "upper": cfg.threshold.upper}})
-            rel = str(folder.relative_to(ctx.workdir)) if folder.is_relative_to(ctx.workdir) else str(folder)
-            summary["model_dir"] = rel
-        if ctx.figures_enabled:
-            self._figures(table, ctx, fit, res, sel, flag, step, problem)
-
-        cols = Columns()
-        unit = table.info[cfg.y].unit
-        if cfg.parallax:
-            cols.add(f"M_plx_{step}", res["magnitude"], unit, f"absolute {cfg.y} from the parallax ({cfg.parallax.column}"
-                     f" - {cfg.parallax.zero_point:g} mas; NaN where not positive), shown in the figures")
-            cols.add(f"resid_{step}", res["resid"], unit, f"M_plx_{step} minus the fitted relation (posterior "
-                     "median); positive = fainter than the relation")
-            cols.add(f"z_{step}", res["z"], description="(parallax - predicted parallax) / total sigma; positive = "
-                     "nearer, i.e. fainter, than the relation says")
-        else:
-            cols.add(f"resid_{step}", res["resid"], unit, f"{cfg.y} minus the fitted {relation} (posterior median); "
-                     "positive = fainter than the relation")
-            cols.add(f"z_{step}", res["z"], description=f"resid_{step} / sqrt({cfg.y_error or '0'}^2 + sigma_int^2)")
-        if cfg.likelihood == "mixture":
-            cols.add(f"p_outlier_{step}", res["p_outlier"],
-                     description="posterior probability of belonging to the outlier component")
-        return Detection(score=score, flag=flag, score_description=description, columns=cols, summary=summary)
-
-    def _figures(self, table: Table, ctx, fit: LeavittFit, res: dict, sel: np.ndarray, flag: np.ndarray,
-                 step: str, problem: str | None) -> None:
-        cfg = self.config
-        shown = sel & np.isfinite(res["resid"])
-        x, y = table.array(cfg.x)[shown], res["magnitude"][shown]
-        truth = table.data["truth_population"].to_numpy().astype(str)[shown] \
-            if "truth_population" in table.columns else None
-        label = cfg.label or f"{cfg.y} vs {cfg.x}"
-        warn = " — NOT CONVERGED" if problem else ""
-        mock = " (MOCK DATA)" if table.is_mock else ""
-        title = f"{step}: {label}{mock}{warn}"
-        rng = ctx.rng("figure")
-        ylabel = f"absolute {cfg.y} from the parallax" if cfg.parallax else cfg.y
-        ctx.save_figure(relation_figure(fit, x, y, flag[shown], truth, title, f"{cfg.x} (days)", ylabel, rng),
-                        "relation", caption=f"{label}: {ylabel} against {cfg.x} for the {shown.sum()} scored stars"
-                        + (" with a positive parallax (all scored stars enter the fit)" if cfg.parallax else "") + ", "
-                        "with the posterior-median relation, its 68 % band (dark), ± the intrinsic scatter (light) "
-                        "and the flagged stars circled in red" + ("; colours are the mock's true populations."
-                                                                 if truth is not None else "."))
-        ctx.save_figure(residual_figure(fit, x, res["resid"][shown], flag[shown], truth, title, f"{cfg.x} (days)"),
-                        "residuals", caption=f"Residuals of {label} against {cfg.x}; lines at ± 1 and ± 3 intrinsic "
-                        "scatters. Type II and anomalous Cepheids sit below (fainter), blends above.")
-        shown_params = fit.param_names[:CORNER_PARAMS]
-        labels = [CORNER_LABELS[n] for n in shown_params]
-        ctx.save_figure(corner_figure(fit.samples[:, :len(shown_params)], labels,
-                                      f"{step}: posterior ({len(fit.samples)} draws){warn}"),
-                        "corner", caption=f"Posterior of {label}: a (zero-point at {cfg.x} = {cfg.pivot:g}), b "
-                        "(slope), ln sigma_int" + (" and the outlier fraction P_b (the outlier component's mean and "
-                                                   "width are in the manifest)" if cfg.likelihood == "mixture" else "")
-                        + "; dashed lines 16th/84th percentiles.")

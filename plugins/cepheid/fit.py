@@ -1,10 +1,11 @@
-"""``LeavittFit``: a period-luminosity relation fitted by emcee, that scores any table and saves as JSON + npz.
+"""``LeavittFit``: a period-luminosity relation fitted by emcee, that scores any table.
 
 The scikit-learn shape: ``LeavittFit.fit(x, y, y_err, ...)`` learns the
 posterior; the fitted object's ``score(table)`` scores any chunk of rows (it
-reads only that chunk's columns, so scores are chunk-pure); ``save(folder)``
-writes ``model.json`` and ``posterior.npz`` (no pickle; the npz's sha256 is in
-model.json and checked on ``load``).
+reads only that chunk's columns, so scores are chunk-pure). ``state()`` and
+``arrays()`` are what the detector saves (through ``toolkit.core.models``,
+which lists the files with their sha256 and checks them on load);
+``from_state`` rebuilds the fit.
 
 Convergence is judged by the integrated autocorrelation time tau (Goodman &
 Weare 2010; emcee's estimator, Foreman-Mackey et al. 2013): the chain after
@@ -16,20 +17,16 @@ tau values; the detector refuses or warns, never passes a short chain silently.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from toolkit.core import StageError, Table
-from toolkit.core.io import atomic_write, file_sha256, json_default
+from toolkit.core import Table
 
 from .likelihood import (GAUSSIAN_PARAMS, KAPPA, MIXTURE_PARAMS, LineData, Priors, least_squares, log_posterior,
                          predicted_parallax)
 from .likelihood import outlier_probability as _outlier_probability
 
-FORMAT_VERSION = 1
 SCORE_KINDS = ("sigma", "outlier_probability")
 #: the posterior draws kept (thinned by tau/2, then at most this many, seeded)
 MAX_SAMPLES = 4000
@@ -178,10 +175,10 @@ class LeavittFit:
             d["ok"] &= d["plx_var"] > 0
         return d
 
-    def residuals(self, table: Table, stage: str = "cepheid fit") -> dict[str, np.ndarray]:
+    def residuals(self, table: Table, stage: str = "cepheid fit", outlier: bool = True) -> dict[str, np.ndarray]:
         """Per row: magnitude residual from the line (posterior median), z = residual / total sigma (in parallax
-        units in parallax space), the outlier probability, and ``magnitude``: what is plotted against x (y, or
-        the absolute magnitude from a positive parallax)."""
+        units in parallax space), the outlier probability (NaN unless ``outlier``: it is the costly part), and
+        ``magnitude``: what is plotted against x (y, or the absolute magnitude from a positive parallax)."""
         d = self._inputs(table, stage)
         ok = d["ok"]
         med = self.median()
@@ -202,13 +199,15 @@ class LeavittFit:
             out["resid"][ok] = d["y"][ok] - line
             out["z"][ok] = out["resid"][ok] / np.sqrt(d["var"][ok] + scatter**2)
             data = LineData(d["x"][ok] - self.pivot, d["y"][ok], d["var"][ok])
-        draws = self.samples[np.linspace(0, len(self.samples) - 1, min(SCORE_SAMPLES, len(self.samples))).astype(int)]
-        out["p_outlier"][ok] = _outlier_probability(draws, data)
+        if outlier:
+            draws = self.samples[np.linspace(0, len(self.samples) - 1,
+                                             min(SCORE_SAMPLES, len(self.samples))).astype(int)]
+            out["p_outlier"][ok] = _outlier_probability(draws, data)
         return out
 
-    def score(self, table: Table) -> np.ndarray:
+    def score(self, table: Table, stage: str = "cepheid fit") -> np.ndarray:
         """|residual| / total sigma, or the outlier probability (``score_kind``); NaN where inputs are missing."""
-        r = self.residuals(table)
+        r = self.residuals(table, stage, outlier=self.score_kind == "outlier_probability")
         return np.abs(r["z"]) if self.score_kind == "sigma" else r["p_outlier"]
 
     def predict(self, x) -> np.ndarray:
@@ -231,43 +230,30 @@ class LeavittFit:
                          "std": round(float(np.std(v)), 5)}
         return out
 
-    # ------------------------------------------------------------ save/load
-    def save(self, folder: Path | str, extra: dict | None = None) -> Path:
-        """``posterior.npz`` (samples, tau) then ``model.json`` (everything else, the npz's sha256)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+    # ----------------------------------------------------------- state
+    def state(self) -> dict:
+        """Everything but the arrays, JSON-able (the detector saves it in model.json through core)."""
+        return {"x_column": self.x_column, "y_column": self.y_column, "y_error_column": self.y_error_column,
+                "pivot": self.pivot, "likelihood": self.likelihood, "param_names": self.param_names,
+                "score_kind": self.score_kind, "parallax": self.parallax, "info": self.info}
 
-        def write_npz(path: Path) -> None:
-            with open(path, "wb") as f:
-                np.savez(f, samples=self.samples, autocorr_time=self.autocorr_time)
-
-        npz = atomic_write(folder / "posterior.npz", write_npz)
-        doc = {"format_version": FORMAT_VERSION, "kind": "cepheid.leavitt_fit", **(extra or {}),
-               "x_column": self.x_column, "y_column": self.y_column, "y_error_column": self.y_error_column,
-               "pivot": self.pivot, "likelihood": self.likelihood, "param_names": self.param_names,
-               "score_kind": self.score_kind, "parallax": self.parallax, "info": self.info,
-               "posterior": self.posterior_summary(),
-               "files": {"posterior.npz": file_sha256(npz)}}
-        text = json.dumps(doc, indent=2, default=json_default)
-        atomic_write(folder / "model.json", lambda p: p.write_text(text))
-        return folder
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The posterior draws and autocorrelation times (saved as posterior.npz)."""
+        return {"samples": self.samples, "autocorr_time": self.autocorr_time}
 
     @classmethod
-    def load(cls, folder: Path | str) -> "LeavittFit":
-        """Read a folder written by ``save``; a missing file or a changed npz (sha256) is an error."""
-        folder = Path(folder)
-        meta_path, npz_path = folder / "model.json", folder / "posterior.npz"
-        for p in (meta_path, npz_path):
-            if not p.is_file():
-                raise StageError(f"Leavitt-law fit folder {folder}: missing {p.name} (written by "
-                                 "cepheid.leavitt_mcmc under models/<step>/)")
-        doc = json.loads(meta_path.read_text())
-        if doc.get("kind") != "cepheid.leavitt_fit" or doc.get("format_version") != FORMAT_VERSION:
-            raise StageError(f"{meta_path}: not a cepheid.leavitt_fit model of format {FORMAT_VERSION}")
-        want = doc["files"]["posterior.npz"]
-        if file_sha256(npz_path) != want:
-            raise StageError(f"{npz_path}: sha256 differs from the one in model.json; the file was changed")
-        with np.load(npz_path, allow_pickle=False) as z:
-            samples, tau = z["samples"], z["autocorr_time"]
-        return cls(doc["x_column"], doc["y_column"], doc["y_error_column"], float(doc["pivot"]), doc["likelihood"],
-                   samples, tau, doc["score_kind"], doc["info"], doc.get("parallax"))
+    def from_state(cls, state: dict, arrays: dict[str, np.ndarray]) -> "LeavittFit":
+        """Rebuild a fit from ``state()`` and ``arrays()``; a draw array of the wrong shape is an error."""
+        fit = cls(state["x_column"], state["y_column"], state["y_error_column"], float(state["pivot"]),
+                  state["likelihood"], np.asarray(arrays["samples"], float),
+                  np.asarray(arrays["autocorr_time"], float), state["score_kind"], dict(state["info"]),
+                  state.get("parallax"))
+        n = len(fit.param_names)
+        if fit.samples.ndim != 2 or fit.samples.shape[1] != n or len(fit.samples) == 0 \
+                or fit.autocorr_time.shape != (n,):
+            raise ValueError(f"posterior draws of shape {fit.samples.shape} and autocorrelation times of shape "
+                             f"{fit.autocorr_time.shape} do not fit the {n} parameters of the {fit.likelihood} "
+                             "likelihood")
+        if fit.likelihood not in ("mixture", "gaussian") or fit.score_kind not in SCORE_KINDS:
+            raise ValueError(f"unknown likelihood {fit.likelihood!r} or score {fit.score_kind!r}")
+        return fit

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core import Config, Field, StageError, Table, Validation, Validator
+from toolkit.core.models import load_model
 
 from .figures import distance_figure
 from .fit import LeavittFit
+from .fitted import FittedLeavitt
 from .relations import (LMC_CENTRE_DEG, LMC_DM_PIETRZYNSKI2019, LMC_DM_PIETRZYNSKI2019_ERR, LMC_DM_REFERENCE,
                         distance_modulus_to_kpc)
 from .sky import separation_deg
@@ -29,8 +31,8 @@ from .sky import separation_deg
 class LmcDistanceConfig(Config):
     calibration: str = Field("pw_mw", description="name of the cepheid.leavitt_mcmc step (in this run) whose "
                              "fit is the calibrated relation")
-    model_dir: str | None = Field(None, description="or a saved fit folder (model.json + posterior.npz) from "
-                                  "another run; overrides calibration")
+    model_dir: str | None = Field(None, description="or a saved fit folder (models/<step>/ of another run: "
+                                  "model.json + posterior.npz); overrides calibration")
     magnitude: str = Field("W", description="apparent magnitude column of the members (the relation's band)")
     magnitude_error: str | None = Field("W_err", description="its error column")
     period: str | None = Field(None, description="log-period column (default: the calibration's x column)")
@@ -49,6 +51,7 @@ class LmcDistance(Validator):
     Config = LmcDistanceConfig
 
     def _load_fit(self, ctx) -> tuple[LeavittFit, str]:
+        """The calibration's fit, read through ``toolkit.core.models`` (model.json, sha256-checked files)."""
         cfg = self.config
         if cfg.model_dir:
             folder = Path(cfg.model_dir)
@@ -62,7 +65,11 @@ class LmcDistance(Validator):
             raise StageError(f"{self.name}: no calibrated relation at {folder}: calibration '{cfg.calibration}' must "
                              "name a cepheid.leavitt_mcmc detector step of this recipe (with save_model on), or "
                              "model_dir a saved fit folder")
-        return LeavittFit.load(folder), shown
+        fitted, doc = load_model(folder)
+        if not isinstance(fitted, FittedLeavitt):
+            raise StageError(f"{self.name}: the model at {folder} was saved by {doc['component']}, not by "
+                             "cepheid.leavitt_mcmc; calibration/model_dir must name a Leavitt-law fit")
+        return fitted.fit, shown
 
     def validate(self, table: Table, ctx) -> Validation:
         cfg = self.config

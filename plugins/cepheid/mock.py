@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.core import TRUTH_COLUMN, Columns, Config, Field, Source, Table
+from toolkit.core import TRUTH_COLUMN, Columns, Config, Field, Source, Table, rechunk
 
 from .relations import (LMC_CENTRE_DEG, LMC_DM_PIETRZYNSKI2019, MOCK_PW, WESENHEIT_LAMBDA, ZERO_POINT_DR3,
                         overtone_from_fundamental)
@@ -206,6 +206,10 @@ class CepheidMock(Source):
     summary = ("Labelled mock Gaia Cepheid catalogue (lab 1 columns): Milky Way and LMC classical Cepheids on a "
                "period-Wesenheit relation, plus type II, anomalous, blended and bad-parallax impostors.")
     Config = CepheidMockConfig
+
+    def iter_chunks(self, ctx, chunk_rows: int):
+        """A few thousand stars whose populations are drawn jointly: generated once, handed on in chunks."""
+        yield from rechunk([self.load(ctx)], chunk_rows)
 
     def load(self, ctx) -> Table:
         seed = self.config.seed
