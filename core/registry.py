@@ -35,6 +35,7 @@ DEFAULT_PLUGINS = [
     ("toolkit.mixture", "toolkit.plugins.mixture.plugin"),
     ("toolkit.hipparcos", "toolkit.plugins.hipparcos.plugin"),
     ("toolkit.catalogs", "toolkit.catalogs.plugin"),
+    ("toolkit.review", "toolkit.plugins.review.plugin"),
 ]
 
 _HOOKS = {kind: f"toolkit_register_{kind}s" for kind in KINDS}
