@@ -42,6 +42,7 @@ def add_review_command(cli: typer.Typer) -> None:
                   f"labels: {app.labels.path}")
         print(f"http://{shown}:{p}/", flush=True)
         err.print("Ctrl-C stops the server (every label is already saved).")
+        app.warm_up()
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -43,7 +43,11 @@ def check_labels_frame(df: pd.DataFrame, where: str) -> pd.DataFrame:
                            f"labels are {', '.join(LABELS)}")
     out = df.copy()
     for col in ("note", "detector"):
-        out[col] = out[col].fillna("").astype(str) if col in out.columns else ""
+        if col in out.columns:
+            vals = out[col].astype(object)
+            out[col] = vals.where(vals.notna(), "").astype(str)
+        else:
+            out[col] = ""
     if "time" not in out.columns:
         out["time"] = pd.Timestamp.now(tz="UTC")
     return out[COLUMNS]

@@ -6,6 +6,7 @@ The page (``static/``) talks to a JSON API:
 ``GET  /api/run``                      run summary: rankings, filters, diagrams, labels notice
 ``GET  /api/candidates?ranking=...``   ranked list with filters (flag, label, verdict, q), paged
 ``GET  /api/candidate?id=...``         one star: values with units, why it scored, orbit, matches, links
+``GET  /api/explain?id=...``          per-feature share of the reconstruction error (saved models)
 ``GET  /api/plot?kind=hr&id=...``      PNG: the star over the whole sample's density (hr, toomre, pair)
 ``GET  /api/labels``                   every label; ``/api/labels.csv`` and ``.ecsv`` export them
 ``POST /api/label``                    ``{id, label, note, detector}``: saved at once to labels.parquet
@@ -189,15 +190,38 @@ class ReviewApp:
             r = _ranks(arr)
             scores.append({"ranking": name, "score": _jsonable(arr[i]), "rank": int(r[i]) if np.isfinite(arr[i]) else None,
                            "flagged": _flag(v, name, i) if name in v.detectors else None})
-        explain = {}
-        for d in v.detectors:
-            feats = v.detector_features(d)
-            explain[d] = self.explainer.explain(d, {f: float(v.data[f].iat[i]) for f in feats}) if feats else \
-                {"unavailable": "the recipe names no features for this detector"}
         return {"id": v.id_text[i], "row": int(i), "values": v.value_table(i), "scores": scores,
-                "explain": explain, "orbit": v.orbit(i), "matches": v.matches(i), "links": v.links(i),
+                "orbit": v.orbit(i), "matches": v.matches(i), "links": v.links(i),
                 "verdicts": [k for k, a in v.verdicts.items() if a[i]],
                 "label": LabelStore.row_json(mine.iloc[-1]) if len(mine) else None, "mock": v.mock}
+
+    def explain(self, q: dict) -> dict:
+        """Per detector, each feature's share of the star's reconstruction error (a separate request:
+        the first one loads the saved models, which can take seconds)."""
+        v = self.view
+        try:
+            i = v.row(q.get("id", ""))
+        except KeyError:
+            raise ApiError(404, f"no star with {v.id_column} {q.get('id')!r} in this run") from None
+        out = {}
+        for d in v.detectors:
+            feats = v.detector_features(d)
+            out[d] = self.explainer.explain(d, {f: float(v.data[f].iat[i]) for f in feats}) if feats else \
+                {"unavailable": "the recipe names no features for this detector"}
+        return {"id": v.id_text[i], "explain": out}
+
+    def warm_up(self) -> None:
+        """Diagram backgrounds and matplotlib, in the background. Saved models (torch) load on the first
+        explanation, which the page asks for separately, so the rest of the page never waits for them."""
+        def work():
+            for kind in self._diagram_kinds():
+                if kind != "pair":
+                    try:
+                        self.diagrams.background(kind, None, None)
+                    except KeyError:
+                        pass
+            import matplotlib.backends.backend_agg  # noqa: F401  (the first PNG then starts at once)
+        threading.Thread(target=work, daemon=True, name="review-warm-up").start()
 
     def plot(self, q: dict) -> bytes:
         try:
@@ -361,6 +385,8 @@ def make_handler(app: ReviewApp, quiet: bool = True):
                 self._error(500, f"{type(exc).__name__}: {exc}")
 
         def _get(self, path: str, q: dict) -> None:
+            if path == "/favicon.ico":
+                return self._send(204, b"", "image/x-icon")
             if path in ("/", "/index.html"):
                 return self._static("index.html")
             if path.startswith("/static/"):
@@ -375,6 +401,8 @@ def make_handler(app: ReviewApp, quiet: bool = True):
                 return self._json(app.candidates(q))
             if path == "/api/candidate":
                 return self._json(app.candidate(q))
+            if path == "/api/explain":
+                return self._json(app.explain(q))
             if path == "/api/plot":
                 return self._send(200, app.plot(q), "image/png")
             if path == "/api/labels":

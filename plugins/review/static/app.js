@@ -101,9 +101,10 @@ async function select(k) {
   const tr = document.querySelector(`#list tbody tr[data-index="${k}"]`);
   if (tr) { tr.classList.add("current"); tr.scrollIntoView({ block: "nearest" }); }
   const id = state.rows[k].id;
+  $("d-id").textContent = id; $("note").value = "";
   let d;
   try { d = await api("/api/candidate?id=" + encodeURIComponent(id)); } catch (e) { showNotice(e.message, true); return; }
-  if (state.rows[state.cur] && state.rows[state.cur].id !== id) return;  // a newer selection won
+  if (!state.rows[state.cur] || state.rows[state.cur].id !== id) return;  // a newer selection won
   state.detail = d;
   renderDetail(d);
 }
@@ -134,8 +135,20 @@ function renderDetail(d) {
   if (d.mock) links.appendChild(document.createTextNode("(mock data: these coordinates are simulated)"));
   kvTable($("d-scores"), d.scores, (s) => [["", s.ranking], ["", fmt(s.score)], ["", s.rank ? "rank " + s.rank : ""],
     ["", s.flagged === null ? "" : (s.flagged ? "flagged" : "not flagged")]]);
+  drawPlots();
+  const ex = $("d-explain"); ex.textContent = "loading the saved model…";
+  api("/api/explain?id=" + encodeURIComponent(d.id)).then((r) => {
+    if (state.detail && state.detail.id === r.id) renderExplain(r.explain);
+  }).catch((e) => { ex.textContent = e.message; });
+  kvTable($("d-orbit"), d.orbit, (o) => [["", o.name], ["", fmt(o.value)], ["unit", o.unit]]);
+  kvTable($("d-matches"), d.matches, (m) => [["", m.catalog], ["", m.name || "no match"],
+    ["unit", m.sep_arcsec === null ? "" : fmt(m.sep_arcsec) + " arcsec"]]);
+  kvTable($("d-values"), d.values, (v) => [["", v.name, v.description], ["", fmt(v.value)], ["unit", v.unit]]);
+}
+
+function renderExplain(explain) {
   const ex = $("d-explain"); ex.innerHTML = "";
-  for (const [det, e] of Object.entries(d.explain)) {
+  for (const [det, e] of Object.entries(explain)) {
     const h = document.createElement("div"); h.textContent = det + ": " + (e.unavailable || e.note); ex.appendChild(h);
     if (e.features) {
       const t = document.createElement("table"); t.className = "kv"; ex.appendChild(t);
@@ -145,11 +158,6 @@ function renderDetail(d) {
         bar.style.width = (120 * e.features[k].share) + "px"; tr.children[1].prepend(bar); });
     }
   }
-  kvTable($("d-orbit"), d.orbit, (o) => [["", o.name], ["", fmt(o.value)], ["unit", o.unit]]);
-  kvTable($("d-matches"), d.matches, (m) => [["", m.catalog], ["", m.name || "no match"],
-    ["unit", m.sep_arcsec === null ? "" : fmt(m.sep_arcsec) + " arcsec"]]);
-  kvTable($("d-values"), d.values, (v) => [["", v.name, v.description], ["", fmt(v.value)], ["unit", v.unit]]);
-  drawPlots();
 }
 
 function drawPlots() {
@@ -160,19 +168,21 @@ function drawPlots() {
   $("plot-pair").src = `/api/plot?kind=pair&id=${id}&x=${encodeURIComponent($("pair-x").value)}&y=${encodeURIComponent($("pair-y").value)}`;
 }
 
-async function labelCurrent(label) {
+let pending = 0;
+function labelCurrent(label) {
+  // save in the background and move on at once, so quick keystrokes label consecutive stars
   if (state.cur < 0) return;
   const row = state.rows[state.cur];
-  const k = state.cur;
-  try {
-    const saved = await api("/api/label", { id: row.id, label: label, note: $("note").value, detector: state.ranking });
+  const note = $("note").value;
+  pending += 1; document.body.dataset.pending = pending;
+  api("/api/label", { id: row.id, label: label, note: note, detector: state.ranking }).then((saved) => {
     row.label = saved.label;
-    const tr = document.querySelector(`#list tbody tr[data-index="${k}"]`);
+    const tr = document.querySelector(`#list tbody tr[data-id="${CSS.escape(saved.id)}"]`);
     if (tr) setRowLabel(tr, saved.label);
     $("save-status").textContent = `saved ${saved.label} for ${saved.id}`;
-    state.info.n_labels += 1;
-  } catch (e) { showNotice("label not saved: " + e.message, true); return; }
-  await next();
+  }).catch((e) => showNotice("label not saved: " + e.message, true))
+    .finally(() => { pending -= 1; document.body.dataset.pending = pending; });
+  next();
 }
 
 async function next() {

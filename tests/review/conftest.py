@@ -1,0 +1,57 @@
+"""Fixtures of the review tests: small gaia_kinematic mock runs, made once per session."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+#: a small mock with more halo stars than the real 0.15 % so the learners have something to find
+SMALL_RUN = ["source.fallback.with.n_stars=6000",
+             "source.fallback.with.fractions={thin_disc: 0.88, thick_disc: 0.09, halo: 0.03}",
+             "detectors.0.with.epochs=4", "detectors.0.with.max_train_rows=3000",
+             "detectors.0.with.threshold.value=0.02", "validators.0.with.reference_fraction=0.02",
+             "output.figures=false", "output.formats=[]"]
+
+
+@pytest.fixture(scope="session")
+def review_run_master(tmp_path_factory) -> Path:
+    """A finished gaia_kinematic mock run (6,000 stars, 120 candidates); copy it before changing it."""
+    from rich.console import Console
+
+    from toolkit.core.run import execute
+
+    out = tmp_path_factory.mktemp("review") / "run"
+    path, _ = execute("gaia_kinematic", out, SMALL_RUN, console=Console(stderr=True, quiet=True),
+                      show_progress=False)
+    return path
+
+
+@pytest.fixture
+def review_run(review_run_master, tmp_path) -> Path:
+    """A private copy of the small run (tests write labels into it)."""
+    dest = tmp_path / "run"
+    shutil.copytree(review_run_master, dest)
+    return dest
+
+
+@pytest.fixture
+def serve():
+    """``serve(run_dir) -> (base_url, app)``: a review server on a free loopback port, stopped afterwards."""
+    from toolkit.plugins.review.server import ReviewApp, make_server
+
+    servers = []
+
+    def start(run_dir):
+        app = ReviewApp(run_dir)
+        server = make_server(app, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}", app
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
