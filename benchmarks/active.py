@@ -1,12 +1,13 @@
 """Active learning on the gaia_kinematic mock: interesting stars among the first 340, and review speed.
 
-Run: python benchmarks/active.py [RUN_DIR] [--batch N] [--top N]
+Run: python benchmarks/active.py [RUN_DIR] [--batch N] [--top N] [--seeds N] [--times-only]
 Without RUN_DIR it runs the recipe first (`toolkit run gaia_kinematic`, offline: the
 170,000-star mock) into runs/bench-active. A simulated expert answers from the mock's truth
 (halo and hypervelocity interesting, everything else boring); the learner asks about the top
 unlabelled stars of its current ranking, BATCH at a time, and refits. Prints, for the
 unsupervised ranking and for each re-ranker after 25, 50 and 100 labels, how many of the
-first TOP stars are interesting (and how many exist at all); then the page-load time (server
+first TOP stars are interesting (mean over SEEDS learner seeds, and each; how many exist at
+all); then the page-load time (server
 start on the run folder + the page's first requests) and the re-rank time through the API.
 """
 
@@ -34,7 +35,7 @@ def ensure_run(run_dir: Path | None) -> Path:
     return target
 
 
-def learning_curves(run_dir: Path, batch: int, top: int, budgets=(25, 50, 100)) -> None:
+def learning_curves(run_dir: Path, batch: int, top: int, seeds: int, budgets=(25, 50, 100)) -> None:
     from toolkit.plugins.review.expert import SimulatedExpert, active_learning
     from toolkit.plugins.review.rerank import Reranker
     from toolkit.plugins.review.runview import RunView
@@ -46,14 +47,18 @@ def learning_curves(run_dir: Path, batch: int, top: int, budgets=(25, 50, 100)) 
     X = np.column_stack([view.data[f].to_numpy(float) for f in feats])
     print(f"run {run_dir}: {len(X)} stars, {int(expert.is_interesting.sum())} interesting in all "
           f"(halo + hypervelocity; the most any top-{top} list can hold); features {', '.join(feats)}")
-    reranker = Reranker(X, view.rankings[base_name], seed=int(view.manifest.get("seed") or 0), budget=top)
-    print(f"unsupervised ({base_name}): {expert.count_interesting(reranker.base, top)} of the first {top} are interesting")
+    base = view.rankings[base_name]
+    print(f"unsupervised ({base_name}): {expert.count_interesting(base, top)} of the first {top} are interesting")
     for method in ("relevance", "active_forest"):
         t0 = time.perf_counter()
-        curve = active_learning(reranker, expert, method, budgets=budgets, batch=batch, top=top)
-        dt = time.perf_counter() - t0
-        cells = ", ".join(f"{c['labels']} labels: {c['interesting_in_top']}" for c in curve)
-        print(f"review.{method:<14} {cells}   ({dt:.0f} s for {budgets[-1] // batch} refits)")
+        runs = [active_learning(Reranker(X, base, seed=seed, budget=top), expert, method, budgets=budgets,
+                                batch=batch, top=top) for seed in range(seeds)]
+        dt = (time.perf_counter() - t0) / seeds
+        cells = []
+        for k, n_labels in enumerate(budgets):
+            got = [r[k]["interesting_in_top"] for r in runs]
+            cells.append(f"{n_labels} labels: {np.mean(got):.0f} ({'/'.join(map(str, got))})")
+        print(f"review.{method:<14} " + ", ".join(cells) + f"   ({dt:.0f} s per learner run)")
 
 
 def page_and_rerank_times(run_dir: Path, labels: int = 100) -> None:
@@ -119,12 +124,13 @@ def main() -> None:
     ap.add_argument("run_dir", nargs="?", type=Path)
     ap.add_argument("--batch", type=int, default=10, help="labels per refit")
     ap.add_argument("--top", type=int, default=340, help="length of the list a person looks at first")
+    ap.add_argument("--seeds", type=int, default=3, help="learner seeds (mean and each run are printed)")
     ap.add_argument("--times-only", action="store_true", help="skip the learning curves")
     args = ap.parse_args()
     run_dir = ensure_run(args.run_dir)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if not args.times_only:
-        learning_curves(run_dir, args.batch, args.top)
+        learning_curves(run_dir, args.batch, args.top, args.seeds)
     page_and_rerank_times(run_dir)
 
 

@@ -108,7 +108,7 @@ class ReviewApp:
         return {
             "run": v.dir.name, "dir": str(v.dir), "mock": v.mock, "data_warning": v.manifest.get("data_warning"),
             "n_rows": int(len(v.ids)), "n_flagged": int(v.flagged_any.sum()), "id_column": v.id_column,
-            "detectors": v.detectors, "rankings": [{"name": n, **i} for n, i in v.ranking_info.items()],
+            "detectors": v.detectors, "rankings": [{"name": n, **i} for n, i in list(v.ranking_info.items())],
             "verdicts": [{"name": k, "n": int(a.sum())} for k, a in v.verdicts.items()],
             "labels": LABELS, "methods": [f"review.{m}" for m in METHODS], "features": self.features,
             "diagrams": self._diagram_kinds(), "labels_notice": self.labels.notice,
@@ -186,7 +186,7 @@ class ReviewApp:
         lab = self.labels.snapshot()
         mine = lab[lab["id"].astype(str) == v.id_text[i]]
         scores = []
-        for name, arr in v.rankings.items():
+        for name, arr in list(v.rankings.items()):
             r = _ranks(arr)
             scores.append({"ranking": name, "score": _jsonable(arr[i]), "rank": int(r[i]) if np.isfinite(arr[i]) else None,
                            "flagged": _flag(v, name, i) if name in v.detectors else None})
@@ -342,6 +342,9 @@ def make_handler(app: ReviewApp, quiet: bool = True):
             self._json({"error": message, "status": status}, status)
 
         def _body(self) -> dict:
+            # a JSON content type makes a browser ask (CORS preflight) before another site's page may POST here
+            if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+                raise ApiError(415, "POST bodies must be JSON (Content-Type: application/json)")
             n = int(self.headers.get("Content-Length") or 0)
             if n > MAX_BODY:
                 raise ApiError(413, f"request body of {n} bytes is too large")
@@ -364,7 +367,16 @@ def make_handler(app: ReviewApp, quiet: bool = True):
         def do_POST(self):  # noqa: N802
             self._dispatch("POST")
 
+        def _host_allowed(self) -> bool:
+            """Refuse requests addressed to another host name (DNS rebinding) when bound to loopback."""
+            if not is_loopback(self.server.server_address[0]):
+                return True
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+            return host in ("", "localhost", "127.0.0.1", "::1") or is_loopback(host)
+
         def _dispatch(self, method: str) -> None:
+            if not self._host_allowed():
+                return self._error(403, f"refused: Host {self.headers.get('Host')!r} is not this machine")
             url = urlparse(self.path)
             path = url.path
             q = {k: v[-1] for k, v in parse_qs(url.query).items()}

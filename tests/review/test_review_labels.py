@@ -82,3 +82,16 @@ def test_read_labels_names_the_file_and_the_fault(tmp_path):
         read_labels(path)
     with pytest.raises(ToolkitError, match="holds no labels.parquet"):
         read_labels(tmp_path)
+
+
+def test_the_page_files_ship_as_package_data():
+    """pyproject lists the review package and its static files (else a wheel has no page)."""
+    import tomllib
+    from pathlib import Path
+
+    from toolkit.plugins.review.server import STATIC, STATIC_NAMES
+
+    conf = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert "toolkit.plugins.review" in conf["tool"]["setuptools"]["packages"]
+    assert conf["tool"]["setuptools"]["package-data"]["toolkit.plugins.review"] == ["static/*"]
+    assert all((STATIC / name).is_file() for name in STATIC_NAMES)

@@ -211,3 +211,16 @@ def test_review_is_a_plugin_command_with_exit_status_2_on_bad_input(tmp_path, re
 def test_core_does_not_import_the_review_plugin():
     text = (Path(__file__).resolve().parents[2] / "core" / "cli.py").read_text()
     assert "review" not in text
+
+
+def test_other_sites_cannot_post_or_rebind(review_run, serve):
+    """A page on another site can send only 'simple' requests: a non-JSON POST and a foreign Host are refused."""
+    base, _ = serve(review_run)
+    sid = get_json(base, "/api/candidates?limit=1")["rows"][0]["id"]
+    req = urllib.request.Request(base + "/api/label", json.dumps({"id": sid, "label": "boring"}).encode(),
+                                 {"Content-Type": "text/plain"})
+    code, msg = http_error(urllib.request.urlopen, req)
+    assert code == 415 and "Content-Type: application/json" in msg
+    req = urllib.request.Request(base + "/api/run", headers={"Host": "evil.example:8765"})
+    assert http_error(urllib.request.urlopen, req)[0] == 403
+    assert not (review_run / "labels.parquet").exists()
