@@ -1,8 +1,9 @@
 """The candidate's place in the run's diagrams: the whole sample as a density, the star on top.
 
 A diagram's background (a 2-D histogram of every star) is computed once per axis pair and kept;
-each request then draws only that image plus one marker, so a page needs no pass over the table.
-PNGs are drawn with matplotlib's Agg canvas (no global pyplot state: safe from server threads).
+so a page needs no pass over the table.
+The density is rendered once with matplotlib's Agg canvas (no global pyplot state: safe from
+server threads); each request stamps its markers onto a copy of that image with Pillow.
 """
 
 from __future__ import annotations
@@ -68,9 +69,13 @@ class DiagramCache:
         ok = np.isfinite(xs) & np.isfinite(ys)
         if not ok.any():
             raise KeyError("no star has finite values on both axes")
-        # 0.1-99.9 % limits keep a few extreme stars from squashing the sample into one bin
+        # 0.1-99.9 % limits (widened to the flagged stars) keep a few extreme stars from squashing the sample
         lo = np.percentile(np.c_[xs[ok], ys[ok]], 0.1, axis=0)
         hi = np.percentile(np.c_[xs[ok], ys[ok]], 99.9, axis=0)
+        flagged = ok & self.view.flagged_any      # candidates are extreme by nature: keep them all in range
+        if flagged.any():
+            lo = np.minimum(lo, [xs[flagged].min(), ys[flagged].min()])
+            hi = np.maximum(hi, [xs[flagged].max(), ys[flagged].max()])
         span = np.where(hi > lo, hi - lo, 1.0)
         lo, hi = lo - 0.05 * span, hi + 0.05 * span
         h, xe, ye = np.histogram2d(xs[ok], ys[ok], bins=BINS, range=[[lo[0], hi[0]], [lo[1], hi[1]]])
@@ -80,40 +85,117 @@ class DiagramCache:
             self._cache[key] = entry
         return entry
 
+    def prerender(self, kind: str, x: str | None = None, y: str | None = None) -> None:
+        """Compute and render a diagram's background now (the server's warm-up)."""
+        bg = self.background(kind, x, y)
+        with self._lock:
+            done = "image" in bg
+        if not done:
+            self._render_background(bg)
+
     def png(self, kind: str, row: int, x: str | None = None, y: str | None = None, others=()) -> bytes:
-        """The diagram with star ``row`` marked (and ``others``, e.g. labelled interesting stars, dotted)."""
+        """The diagram with star ``row`` marked (and ``others``, e.g. labelled interesting stars, circled).
+
+        The density image is rendered once per diagram; a request only stamps the markers onto a
+        copy of it (a few milliseconds). A star outside the rendered range gets a full render
+        with the axes widened to include it.
+        """
+        bg = self.background(kind, x, y)
+        xv, yv = bg["x"][row], bg["y"][row]
+        x0, x1, y0, y1 = bg["extent"]
+        if np.isfinite(xv) and np.isfinite(yv) and not (x0 <= xv <= x1 and y0 <= yv <= y1):
+            return self._render(bg, xv, yv, others)
+        with self._lock:
+            base = bg.get("image")
+        if base is None:
+            base = self._render_background(bg)
+        from PIL import Image, ImageDraw
+
+        img, to_pixel = base
+        img = img.copy()
+        draw = ImageDraw.Draw(img)
+        others = np.asarray(list(others), int)
+        for k in others[:2000]:
+            if np.isfinite(bg["x"][k]) and np.isfinite(bg["y"][k]):
+                px, py = to_pixel(bg["x"][k], bg["y"][k])
+                draw.ellipse([px - 3, py - 3, px + 3, py + 3], outline=(31, 119, 180))
+        if np.isfinite(xv) and np.isfinite(yv):
+            px, py = to_pixel(xv, yv)
+            draw.polygon(_star(px, py, 9), fill=(214, 39, 40), outline=(0, 0, 0))
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return buf.getvalue()
+
+    def _figure(self, bg):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.colors import LogNorm
         from matplotlib.figure import Figure
 
-        bg = self.background(kind, x, y)
         fig = Figure(figsize=(4.2, 3.6), dpi=90)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(111)
         h = np.where(bg["hist"] > 0, bg["hist"], np.nan)
         ax.imshow(h, origin="lower", extent=bg["extent"], aspect="auto", cmap="Greys",
                   norm=LogNorm(vmin=1, vmax=max(2.0, np.nanmax(h))), interpolation="nearest")
+        ax.set_xlabel(bg["xlabel"], fontsize=8)
+        ax.set_ylabel(bg["ylabel"], fontsize=8)
+        ax.tick_params(labelsize=7)
+        return fig, ax
+
+    def _render_background(self, bg):
+        """The density image without markers, and data -> pixel for stamping them."""
+        from PIL import Image
+
+        fig, ax = self._figure(bg)
+        ax.scatter([], [], s=120, marker="*", color="tab:red", edgecolors="k", linewidths=0.6, label="this star")
+        ax.scatter([], [], s=10, facecolors="none", edgecolors="tab:blue", linewidths=0.7,
+                   label="labelled interesting")
+        if bg["invert"]:
+            ax.invert_yaxis()
+        ax.legend(fontsize=7, loc="best", framealpha=0.7)
+        fig.tight_layout()
+        fig.canvas.draw()
+        trans = ax.transData.frozen()
+        height = fig.canvas.get_width_height()[1]
+
+        def to_pixel(xv, yv):
+            px, py = trans.transform((xv, yv))
+            return float(px), float(height - py)
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        img = Image.open(io.BytesIO(buf.getvalue())).convert("RGBA")
+        img.load()
+        with self._lock:
+            bg["image"] = (img, to_pixel)
+        return img, to_pixel
+
+    def _render(self, bg, xv, yv, others) -> bytes:
+        """A full render with the axes widened to show an extreme star."""
+        fig, ax = self._figure(bg)
         others = np.asarray(list(others), int)
         if len(others):
             ax.scatter(bg["x"][others], bg["y"][others], s=10, facecolors="none", edgecolors="tab:blue",
                        linewidths=0.7, label="labelled interesting")
-        xv, yv = bg["x"][row], bg["y"][row]
-        if np.isfinite(xv) and np.isfinite(yv):
-            ax.scatter([xv], [yv], s=120, marker="*", color="tab:red", edgecolors="k", linewidths=0.6,
-                       zorder=5, label="this star")
-            x0, x1, y0, y1 = bg["extent"]
-            if not (x0 <= xv <= x1 and y0 <= yv <= y1):   # keep an extreme star in view
-                ax.set_xlim(min(x0, xv), max(x1, xv))
-                ax.set_ylim(min(y0, yv), max(y1, yv))
-        else:
-            ax.set_title("this star has no value on an axis", fontsize=8)
+        ax.scatter([xv], [yv], s=120, marker="*", color="tab:red", edgecolors="k", linewidths=0.6, zorder=5,
+                   label="this star")
+        x0, x1, y0, y1 = bg["extent"]
+        ax.set_xlim(min(x0, xv), max(x1, xv))
+        ax.set_ylim(min(y0, yv), max(y1, yv))
         if bg["invert"]:
             ax.invert_yaxis()
-        ax.set_xlabel(bg["xlabel"], fontsize=8)
-        ax.set_ylabel(bg["ylabel"], fontsize=8)
-        ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, loc="best", framealpha=0.7)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         return buf.getvalue()
+
+
+def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    """Corners of a five-pointed star centred on (cx, cy), pixel coordinates (y down)."""
+    pts = []
+    for k in range(10):
+        rad = r if k % 2 == 0 else r * 0.45
+        a = np.pi / 2 + k * np.pi / 5
+        pts.append((cx + rad * np.cos(a), cy - rad * np.sin(a)))
+    return pts

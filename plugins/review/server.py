@@ -117,12 +117,16 @@ class ReviewApp:
         }
 
     def _diagram_kinds(self) -> list[str]:
-        cols = set(self.view.data.columns)
+        """The diagrams this run's columns allow (HR needs a colour and an absolute magnitude, ...)."""
+        from .diagrams import axes_for
+
         kinds = []
-        if "M_G" in cols and ("bp_rp" in cols or {"phot_bp_mean_mag", "phot_rp_mean_mag"} <= cols):
-            kinds.append("hr")
-        if {"v_x", "v_y", "v_z"} <= cols:
-            kinds.append("toomre")
+        for kind in ("hr", "toomre"):
+            try:
+                axes_for(self.view, kind)
+                kinds.append(kind)
+            except KeyError:
+                pass
         if len(self.features) >= 2:
             kinds.append("pair")
         return kinds
@@ -210,18 +214,25 @@ class ReviewApp:
                 {"unavailable": "the recipe names no features for this detector"}
         return {"id": v.id_text[i], "explain": out}
 
-    def warm_up(self) -> None:
-        """Diagram backgrounds and matplotlib, in the background. Saved models (torch) load on the first
-        explanation, which the page asks for separately, so the rest of the page never waits for them."""
+    def warm_up(self) -> threading.Thread:
+        """Render the page's diagram backgrounds and import the learners, in a background thread.
+
+        Saved models (torch) load on the first explanation, which the page asks for separately,
+        so the rest of the page never waits for them."""
         def work():
+            pair = self.features[:2] if len(self.features) >= 2 else [None, None]
             for kind in self._diagram_kinds():
-                if kind != "pair":
-                    try:
-                        self.diagrams.background(kind, None, None)
-                    except KeyError:
-                        pass
-            import matplotlib.backends.backend_agg  # noqa: F401  (the first PNG then starts at once)
-        threading.Thread(target=work, daemon=True, name="review-warm-up").start()
+                x, y = pair if kind == "pair" else (None, None)
+                try:
+                    self.diagrams.prerender(kind, x, y)
+                except KeyError:
+                    pass
+            import coniferest.aadforest  # noqa: F401  (imported now, the first re-rank need not wait)
+            import sklearn.ensemble  # noqa: F401
+            self.reranker()
+        thread = threading.Thread(target=work, daemon=True, name="review-warm-up")
+        thread.start()
+        return thread
 
     def plot(self, q: dict) -> bytes:
         try:
