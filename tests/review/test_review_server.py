@@ -224,3 +224,9 @@ def test_other_sites_cannot_post_or_rebind(review_run, serve):
     req = urllib.request.Request(base + "/api/run", headers={"Host": "evil.example:8765"})
     assert http_error(urllib.request.urlopen, req)[0] == 403
     assert not (review_run / "labels.parquet").exists()
+
+
+def test_a_host_other_than_loopback_warns(tmp_path):
+    res = CliRunner().invoke(_cli(), ["review", str(tmp_path), "--host", "0.0.0.0"])
+    text = " ".join(res.output.split())
+    assert "not a loopback address" in text and res.exit_code == 2
