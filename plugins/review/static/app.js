@@ -211,7 +211,7 @@ async function rerank() {
 function onKey(ev) {
   const t = ev.target;
   const typing = t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
-  if (typing) { if (ev.key === "Escape") t.blur(); return; }
+  if (typing) { if (ev.key === "Escape" || (ev.key === "Enter" && t.id === "note")) t.blur(); return; }
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const key = ev.key.toLowerCase();
   if (KEYS[key]) { ev.preventDefault(); labelCurrent(KEYS[key]); }
