@@ -3,8 +3,9 @@
 Run: python benchmarks/active.py [RUN_DIR] [--batch N] [--top N] [--seeds N] [--times-only]
 Without RUN_DIR it runs the recipe first (`toolkit run gaia_kinematic`, offline: the
 170,000-star mock) into runs/bench-active. A simulated expert answers from the mock's truth
-(halo and hypervelocity interesting, everything else boring); the learner asks about the top
-unlabelled stars of its current ranking, BATCH at a time, and refits. Prints, for the
+(halo and hypervelocity interesting, everything else boring); the learner asks about BATCH
+stars at a time and refits: stars drawn at random from its current first TOP ("shortlist") or
+its first unlabelled stars ("top", Astronomaly's loop). Prints, for the
 unsupervised ranking and for each re-ranker after 25, 50 and 100 labels, how many of the
 first TOP stars are interesting (mean over SEEDS learner seeds, and each; how many exist at
 all); then the server's start-up, the page-load time (the page's first requests over HTTP)
@@ -50,16 +51,17 @@ def learning_curves(run_dir: Path, batch: int, top: int, seeds: int, budgets=(25
     base = view.rankings[base_name]
     print(f"unsupervised ({base_name}): {expert.count_interesting(base, top)} of the first {top} are interesting")
     references(view, expert, X, top)
-    for method in ("relevance", "active_forest"):
-        t0 = time.perf_counter()
-        runs = [active_learning(Reranker(X, base, seed=seed, budget=top), expert, method, budgets=budgets,
-                                batch=batch, top=top) for seed in range(seeds)]
-        dt = (time.perf_counter() - t0) / seeds
-        cells = []
-        for k, n_labels in enumerate(budgets):
-            got = [r[k]["interesting_in_top"] for r in runs]
-            cells.append(f"{n_labels} labels: {np.mean(got):.0f} ({'/'.join(map(str, got))})")
-        print(f"review.{method:<14} " + ", ".join(cells) + f"   ({dt:.0f} s per learner run)")
+    for strategy in ("shortlist", "top"):
+        for method in ("relevance", "active_forest"):
+            t0 = time.perf_counter()
+            runs = [active_learning(Reranker(X, base, seed=seed, budget=top), expert, method, budgets=budgets,
+                                    batch=batch, top=top, strategy=strategy, seed=seed) for seed in range(seeds)]
+            dt = (time.perf_counter() - t0) / seeds
+            cells = []
+            for k, n_labels in enumerate(budgets):
+                got = [r[k]["interesting_in_top"] for r in runs]
+                cells.append(f"{n_labels} labels: {np.mean(got):.0f} ({'/'.join(map(str, got))})")
+            print(f"review.{method:<14} asking {strategy:<9} " + ", ".join(cells) + f"   ({dt:.0f} s per run)")
 
 
 def references(view, expert, X, top: int) -> None:

@@ -38,15 +38,24 @@ class SimulatedExpert:
         return int(self.is_interesting[np.argsort(-s, kind="stable")[:top]].sum())
 
 
-def active_learning(reranker, expert: SimulatedExpert, method: str, budgets=(25, 50, 100), batch: int = 5,
-                    top: int = 340) -> list[dict]:
-    """Label ``batch`` stars at a time from the top of the current ranking, refit, repeat.
+STRATEGIES = ("shortlist", "top")
 
-    At each budget, how many of the ``top`` first stars of the re-ranked list are interesting.
-    The learner chooses the stars (the top unlabelled ones, as a person would see them).
+
+def active_learning(reranker, expert: SimulatedExpert, method: str, budgets=(25, 50, 100), batch: int = 10,
+                    top: int = 340, strategy: str = "shortlist", seed: int = 0) -> list[dict]:
+    """Ask the expert about ``batch`` stars chosen by the learner, refit, repeat until each budget.
+
+    ``strategy``: ``top`` asks about the first unlabelled stars of the current ranking
+    (Astronomaly's loop); ``shortlist`` asks about unlabelled stars drawn at random from the
+    current first ``top``, so the learner also hears about the ordinary stars it still ranks
+    high, not only about its surest finds. At each budget: how many of the first ``top`` stars
+    of the re-ranked list are interesting.
     """
     from .labels import RELEVANCE
 
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose {', '.join(STRATEGIES)}")
+    rng = np.random.default_rng(seed)
     current = np.where(np.isfinite(reranker.base), reranker.base, -np.inf)
     labelled: list[int] = []
     answers: list[str] = []
@@ -54,9 +63,14 @@ def active_learning(reranker, expert: SimulatedExpert, method: str, budgets=(25,
     for budget in sorted(budgets):
         while len(labelled) < budget:
             taken = set(labelled)
-            order = np.argsort(-current, kind="stable")
-            pick = [int(i) for i in order[: len(labelled) + batch + top] if int(i) not in taken]
-            pick = pick[: min(batch, budget - len(labelled))]
+            order = np.argsort(-current, kind="stable")[: top + len(labelled)]
+            unlabelled = [int(i) for i in order if int(i) not in taken]
+            n = min(batch, budget - len(labelled))
+            if strategy == "top":
+                pick = unlabelled[:n]
+            else:
+                pool = unlabelled[:top]
+                pick = [int(i) for i in rng.choice(pool, size=min(n, len(pool)), replace=False)]
             labelled += pick
             answers += expert.label(pick)
             rel = np.array([RELEVANCE[a] for a in answers])

@@ -28,15 +28,18 @@ def two_kinds_of_outlier(seed=0, n=4000):
     return X, score, truth
 
 
+@pytest.mark.parametrize("strategy", ["shortlist", "top"])
 @pytest.mark.parametrize("method", ["relevance", "active_forest"])
-def test_labels_lift_the_interesting_stars(method):
+def test_labels_lift_the_interesting_stars(method, strategy):
     X, score, truth = two_kinds_of_outlier()
     expert = SimulatedExpert(truth)
     reranker = Reranker(X, score, seed=1, budget=60)
     before = expert.count_interesting(score, 60)
-    curve = active_learning(reranker, expert, method, budgets=(20, 40), batch=10, top=60)
+    curve = active_learning(reranker, expert, method, budgets=(20, 40), batch=10, top=60, strategy=strategy)
     assert before < 30
     assert curve[-1]["interesting_in_top"] >= before + 15, curve
+    with pytest.raises(ValueError, match="unknown strategy"):
+        active_learning(reranker, expert, method, strategy="psychic")
 
 
 def test_reranks_are_deterministic_and_keep_labelled_answers():
