@@ -109,7 +109,7 @@ class DiagramCache:
             base = bg.get("image")
         if base is None:
             base = self._render_background(bg)
-        from PIL import Image, ImageDraw
+        from PIL import ImageDraw
 
         img, to_pixel = base
         img = img.copy()

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from toolkit.core import TRUTH_COLUMN, ToolkitError
+from toolkit.core import ToolkitError
 
 #: columns a validator adds that describe an orbit (shown on the candidate page)
 ORBIT_PREFIXES = ("orbit_",)
@@ -22,7 +23,6 @@ ORBIT_COLUMNS = ("E", "L_z", "v_toomre", "halo_like")
 def _units_from_parquet(path: Path) -> dict[str, tuple[str | None, str]]:
     """Column -> (unit, description) from the astropy metadata that the run wrote into the Parquet file."""
     import pyarrow.parquet as pq
-    import yaml
 
     meta = pq.read_schema(path).metadata or {}
     raw = meta.get(b"table_meta_yaml")
@@ -31,7 +31,7 @@ def _units_from_parquet(path: Path) -> dict[str, tuple[str | None, str]]:
         return out
     try:
         lines = raw.decode().splitlines()
-        doc = yaml.load("\n".join(l for l in lines if not l.startswith("# %ECSV")), Loader=_MetaLoader)
+        doc = yaml.load("\n".join(x for x in lines if not x.startswith("# %ECSV")), Loader=_MetaLoader)
     except Exception:
         return out
     for col in (doc or {}).get("datatype", []):
@@ -39,7 +39,7 @@ def _units_from_parquet(path: Path) -> dict[str, tuple[str | None, str]]:
     return out
 
 
-class _MetaLoader(__import__("yaml").SafeLoader):
+class _MetaLoader(yaml.SafeLoader):
     """SafeLoader that reads astropy's tagged metadata values as plain data (never constructs objects)."""
 
 

@@ -6,7 +6,7 @@ The page (``static/``) talks to a JSON API:
 ``GET  /api/run``                      run summary: rankings, filters, diagrams, labels notice
 ``GET  /api/candidates?ranking=...``   ranked list with filters (flag, label, verdict, q), paged
 ``GET  /api/candidate?id=...``         one star: values with units, why it scored, orbit, matches, links
-``GET  /api/explain?id=...``          per-feature share of the reconstruction error (saved models)
+``GET  /api/explain?id=...``         per-feature share of the reconstruction error (saved models)
 ``GET  /api/plot?kind=hr&id=...``      PNG: the star over the whole sample's density (hr, toomre, pair)
 ``GET  /api/labels``                   every label; ``/api/labels.csv`` and ``.ecsv`` export them
 ``POST /api/label``                    ``{id, label, note, detector}``: saved at once to labels.parquet
@@ -23,7 +23,6 @@ import json
 import mimetypes
 import threading
 import time
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -90,6 +89,10 @@ class ReviewApp:
         path = self.view.dir / RERANKED_FILE
         if not path.is_file():
             return
+        try:
+            self.rerank_log = list(json.loads((self.view.dir / "reranked.json").read_text()).get("reranks", []))
+        except (OSError, ValueError, AttributeError):
+            self.rerank_log = []
         try:
             df = pd.read_parquet(path)
             pos = pd.Index(self.view.id_text).get_indexer(df["id"].astype(str))

@@ -7,7 +7,6 @@ Skips, saying why, where selenium, chromium or chromedriver is missing (.ci/run 
 from __future__ import annotations
 
 import shutil
-import time
 
 import pandas as pd
 import pytest
