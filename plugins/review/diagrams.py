@@ -152,7 +152,7 @@ class DiagramCache:
                    label="labelled interesting")
         if bg["invert"]:
             ax.invert_yaxis()
-        ax.legend(fontsize=7, loc="best", framealpha=0.7)
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
         fig.tight_layout()
         fig.canvas.draw()
         trans = ax.transData.frozen()
@@ -184,7 +184,7 @@ class DiagramCache:
         ax.set_ylim(min(y0, yv), max(y1, yv))
         if bg["invert"]:
             ax.invert_yaxis()
-        ax.legend(fontsize=7, loc="best", framealpha=0.7)
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
