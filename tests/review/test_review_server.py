@@ -229,3 +229,16 @@ def test_a_host_other_than_loopback_warns(tmp_path):
     res = CliRunner().invoke(_cli(), ["review", str(tmp_path), "--host", "0.0.0.0"])
     text = " ".join(res.output.split())
     assert "not a loopback address" in text and res.exit_code == 2
+
+
+def test_disabling_the_plugin_removes_the_command():
+    """The core offers `review` only through the plugin's toolkit_register_commands hook."""
+    import os
+    import subprocess
+    import sys
+
+    run = lambda env: subprocess.run([sys.executable, "-c", "from toolkit.core.cli import main; main()", "--help"],
+                                     capture_output=True, text=True, env={**os.environ, **env}, timeout=300)
+    on, off = run({}), run({"TOOLKIT_DISABLE_PLUGINS": "toolkit.review"})
+    assert on.returncode == 0 and off.returncode == 0
+    assert " review " in on.stdout and " review " not in off.stdout and " run " in off.stdout
