@@ -294,7 +294,27 @@ def match(table: Path = typer.Argument(..., help="any table with sky positions, 
         _fail(exc)
 
 
+_commands_registered = False
+
+
+def register_plugin_commands() -> None:
+    """Let plugins add commands through ``toolkit_register_commands(cli)``, once (a broken plugin: exit 2)."""
+    global _commands_registered
+    if _commands_registered:
+        return
+    from .registry import get_registry
+
+    try:
+        get_registry().pm.hook.toolkit_register_commands(cli=app)
+    except ToolkitError as exc:
+        err.print("[bold red]error:[/bold red] ", end="")
+        err.print(str(exc), markup=False, highlight=False)
+        sys.exit(2)
+    _commands_registered = True
+
+
 def main() -> None:
+    register_plugin_commands()
     app()
 
 

@@ -88,3 +88,16 @@ def toolkit_register_catalogs(register):
     subclass whose ``load(ctx)`` returns a ``Table`` with ``name``, ``ra``,
     ``dec`` (degrees).
     """
+
+
+@hookspec
+def toolkit_register_commands(cli):
+    """Add commands to the ``toolkit`` command line (as datasette's ``register_commands``).
+
+    Called once, when the CLI is built (before arguments are parsed), so the
+    core never imports a plugin to offer its command. ``cli`` is the root
+    ``typer.Typer`` application: add commands with ``@cli.command()`` or
+    sub-applications with ``cli.add_typer(...)``. A command reports bad input by
+    raising ``toolkit.core.ToolkitError`` (or ``typer.Exit(2)`` after printing a
+    message). Returns nothing.
+    """

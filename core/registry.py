@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = [
     ("toolkit.hipparcos", "toolkit.plugins.hipparcos.plugin"),
     ("toolkit.catalogs", "toolkit.catalogs.plugin"),
     ("toolkit.cepheid", "toolkit.plugins.cepheid.plugin"),
+    ("toolkit.review", "toolkit.plugins.review.plugin"),
 ]
 
 _HOOKS = {kind: f"toolkit_register_{kind}s" for kind in KINDS}
