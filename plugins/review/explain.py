@@ -1,9 +1,9 @@
 """Why a star scored high: per-feature share of its reconstruction error, from the run's saved model.
 
-Only models with a ``reconstruct`` (autoencoder, VAE) that are stored as plain arrays are
-loaded: a model folder with ``objects.pkl`` (scikit-learn forests) is never unpickled here.
-The saved model is the one fitted on all rows after the out-of-fold scoring (see model.json),
-so its errors are in-sample for the star; the page says so.
+Model folders load through ``toolkit.core.models`` (sha256-checked plain files, never a
+pickle), and only models with a ``reconstruct`` (autoencoder, VAE) can explain. The star is
+explained by the fitted model that scored it in the run (its ``fold_<step>``), so the
+explanation is out-of-fold like the score; a star without a fold gets the final model.
 """
 
 from __future__ import annotations
@@ -35,17 +35,15 @@ class Explainer:
                 doc = None
                 why = f"no saved model under models/{step}/"
             if doc is not None:
-                if (folder / "objects.pkl").exists():
-                    why = f"the saved model of {step} is a pickled {doc.get('estimator', {}).get('kind')}; " \
-                          "it is not loaded (unpickling runs code)"
-                else:
-                    try:
-                        from toolkit.plugins.detectors.saved import load_model
-                        model, _ = load_model(folder)
-                        if not hasattr(model.estimator, "reconstruct"):
-                            model, why = None, f"{doc['estimator']['kind']} has no reconstruction"
-                    except Exception as exc:  # a model from another version, a disabled plugin
-                        model, why = None, f"cannot load models/{step}: {type(exc).__name__}: {exc}"
+                try:
+                    from toolkit.core.models import load_model
+
+                    model, _ = load_model(folder)
+                    members = getattr(model, "models", None)
+                    if not members or not hasattr(members[0].estimator, "reconstruct"):
+                        model, why = None, f"the detector of {step} ({doc.get('component')}) has no reconstruction"
+                except Exception as exc:  # a model from another version, a disabled plugin, a damaged file
+                    model, why = None, f"cannot load models/{step}: {type(exc).__name__}: {exc}"
             self._models[step] = (model, why)
             return self._models[step]
 
@@ -54,17 +52,20 @@ class Explainer:
         model, why = self._model(step)
         if model is None:
             return {"unavailable": why}
+        fold = values.get(f"fold_{step}")
+        member, which = (model.models[int(fold)], "the fold model that scored this star (out-of-fold)") \
+            if fold is not None and np.isfinite(fold) and 0 <= int(fold) < len(model.models) else \
+            (model.final or model.models[0], "the final model (fitted on the whole training sample)")
         x = np.array([[values.get(f, np.nan) for f in model.features]], float)
-        z = model.preprocessor.transform(x)
+        z = member.preprocessor.transform(x)
         if not np.isfinite(z).all():
             return {"unavailable": "the star has missing feature values"}
-        r = model.estimator.reconstruct(z)
+        r = member.estimator.reconstruct(z)
         err = (z - r)[0] ** 2
         total = float(err.sum()) or 1.0
-        back = model.preprocessor.inverse_transform(r)[0]
+        back = member.preprocessor.inverse_transform(r)[0]
         rows = [{"name": f, "value": float(x[0, j]), "reconstruction": float(back[j]),
                  "error": float(err[j]), "share": float(err[j] / total)} for j, f in enumerate(model.features)]
         rows.sort(key=lambda r: -r["share"])
         return {"features": rows, "total_error": float(err.sum()),
-                "note": "squared error per standardised feature, from the model saved after the out-of-fold "
-                        "scoring (in-sample for this star)"}
+                "note": f"squared error per standardised feature, from {which}"}
