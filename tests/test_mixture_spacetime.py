@@ -24,7 +24,8 @@ def test_expm_small_matches_scipy_and_preserves_volume():
 
 
 def test_circular_orbit_is_stationary_and_vertical_oscillation_has_period():
-    tr = EpicyclicTracer(solar_motion=(0, 0, 0))
+    # Hill's equations themselves: velocities taken as co-rotating (no frame conversion)
+    tr = EpicyclicTracer(solar_motion=(0, 0, 0), measured_frame="corotating")
     # a guiding-centre orbit at X: V = 2 A X in the co-rotating frame -> X stays, Y drifts at 2AX
     X0 = 100.0
     s = np.array([X0, 0, 0, 0, 2 * tr.oort_a * X0 / 1000, 0])
@@ -86,3 +87,69 @@ def test_spacetime_needs_cartesian_features(small_association, ctx):
         SpaceTimeDetector(features=["X", "Y"]).detect(small_association, ctx)
     with pytest.raises(RecipeError, match="age_max"):
         SpaceTimeDetector(age_min=50, age_max=10).detect(small_association, ctx)
+
+
+def test_circular_orbit_in_the_measured_non_rotating_frame():
+    """Measured (non-rotating) velocities: a circular orbit at X has V = (A + B) X and U = Omega0 Y.
+
+    In the co-rotating frame it has V' = 2 A X (stationary); converting V' = V + Omega0 X gives
+    V = (2A - (A - B)) X = (A + B) X: Oort's local velocity field (Binney & Tremaine eq. 3.80).
+    """
+    tr = EpicyclicTracer(solar_motion=(0, 0, 0))
+    X0 = 100.0
+    s = np.array([X0, 0, 0, 0, (tr.oort_a + tr.oort_b) * X0 / 1000, 0])
+    out = tr.forward(s, 50.0)
+    assert np.isclose(out[0], X0, atol=1e-6)
+    # ... while the pre-issue-18 map (measured U, V taken as co-rotating) lets it oscillate by tens of pc
+    wrong = EpicyclicTracer(solar_motion=(0, 0, 0), measured_frame="corotating").forward(s, 50.0)
+    assert abs(wrong[0] - X0) > 20
+
+
+def test_tracer_matches_gala_in_the_named_potential():
+    """Independent check: orbits integrated with gala in MilkyWayPotential2022 against the tracer."""
+    pytest.importorskip("gala")
+    from toolkit.plugins.mixture.galactic_constants import local_constants, named_potential
+    from toolkit.plugins.mixture.gala_association import trace_with_gala
+    from toolkit.plugins.mixture.synth_association import EpicyclicSpec
+
+    pot = named_potential("MilkyWayPotential2022")
+    c = local_constants(pot)
+    # the potential's own Oort constants and vertical frequency (Bovy 2017 measures 15.3, -11.9)
+    assert 13 < c["oort_a"] < 17 and -15 < c["oort_b"] < -11 and 220 < c["v_circ"] < 240
+    rng = np.random.default_rng(0)
+    birth = np.array([-300.0, 50, 0, 10, -5, 3]) + np.array([50.0] * 3 + [1.5] * 3) * rng.standard_normal((100, 6))
+    truth = trace_with_gala(birth, 30.0, pot, 8.122, c["v_circ"])
+    rms = {}
+    for frame, vertical in (("lsr", "potential"), ("lsr", "harmonic"), ("corotating", "potential")):
+        tr = EpicyclicSpec(potential="MilkyWayPotential2022", measured_frame=frame, vertical=vertical).tracer()
+        rms[frame, vertical] = np.sqrt(((tr.forward(birth, 30.0) - truth) ** 2).mean(axis=0))
+    good = rms["lsr", "potential"]
+    assert (good[:3] < 5).all() and (good[3:] < 0.3).all(), good
+    # without the frame conversion the in-plane velocities are off by ~Omega0 x 50 pc
+    assert rms["corotating", "potential"][3:5].min() > 1.0
+    # a harmonic vertical oscillation misses the disc's anharmonic force by several pc
+    assert rms["lsr", "harmonic"][2] > 5 * good[2]
+    # round trip through the per-star vertical trace
+    tr = EpicyclicSpec(potential="MilkyWayPotential2022").tracer()
+    assert np.allclose(tr.backward(tr.forward(birth, 30.0), 30.0), birth, atol=1e-3)
+
+
+def test_age_of_a_gala_integrated_association():
+    """Members integrated with gala (not the fit's map): the fitted age is the true one within 1 Myr."""
+    pytest.importorskip("gala")
+    from toolkit.plugins.mixture.galactic_constants import local_constants, named_potential
+    from toolkit.plugins.mixture.gala_association import trace_with_gala
+    from toolkit.plugins.mixture.synth_association import EpicyclicSpec
+
+    pot = named_potential("MilkyWayPotential2022")
+    vc = local_constants(pot)["v_circ"]
+    tr = EpicyclicSpec(potential="MilkyWayPotential2022").tracer()
+    rng = np.random.default_rng(1)
+    birth = tr.backward(np.ones(6), 30.0) + np.array([50.0] * 3 + [1.5] * 3) * rng.standard_normal((200, 6))
+    now = trace_with_gala(birth, 30.0, pot, 8.122, vc)
+    S = np.tile(np.diag([0.25] * 3 + [0.01] * 3), (200, 1, 1))
+    comp, _ = fit_sphere_spacetime(now, S, np.ones(200), tr, np.arange(0, 60.1, 1.0))
+    assert abs(comp.age - 30.0) < 1.0, comp.age
+    old = EpicyclicSpec(potential="MilkyWayPotential2022", measured_frame="corotating", vertical="harmonic").tracer()
+    comp_old, _ = fit_sphere_spacetime(now, S, np.ones(200), old, np.arange(0, 60.1, 1.0))
+    assert abs(comp_old.age - 30.0) > 3.0, comp_old.age

@@ -44,7 +44,10 @@ class SpaceTimeMixture:
         out = np.empty((len(X), len(self.groups_) + 1))
         out[:, 0] = np.log(max(self.weights_[0], 1e-300)) + log_overlap(X, S, *self.background_)
         for k, comp in enumerate(self.groups_, start=1):
-            out[:, k] = np.log(max(self.weights_[k], 1e-300)) + log_overlap(X, S, *comp.current(self.tracer))
+            # evaluated in the birth frame, where the component is exactly Gaussian (volume-preserving map)
+            Y, Sb = self.tracer.to_birth(X, S, comp.age)
+            out[:, k] = np.log(max(self.weights_[k], 1e-300)) + log_overlap(Y, Sb, np.asarray(comp.birth_mean),
+                                                                             comp.birth_cov())
         return out
 
     def fit(self, X, S, resp: np.ndarray) -> "SpaceTimeMixture":
