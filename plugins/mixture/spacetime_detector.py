@@ -134,9 +134,16 @@ class SpaceTimeDetector(Detector):
         ages = np.arange(cfg.age_min, cfg.age_max + 0.5 * cfg.age_step, cfg.age_step)
         growth_path = None
         if cfg.init == "growth":
+            named = None
+            if cfg.select == "containing":
+                ids = table.data[table.id_column].to_numpy()[inputs.valid]
+                named = np.flatnonzero(np.isin(ids, np.asarray(cfg.containing)))
+                if not len(named):
+                    raise StageError(f"{self.name}: none of the `containing` stars {cfg.containing[:10]} is among "
+                                     "the fitted rows (check `region`)")
             mix, growth_path = grow_spacetime(inputs.X, inputs.S, tracer, ages, self._background_for_growth(
                 inputs, background_logd, full), cfg.max_groups, init_resp=R, max_iter=cfg.max_iter, tol=cfg.tol,
-                log=ctx.info if hasattr(ctx, "info") else None)
+                log=ctx.info if hasattr(ctx, "info") else None, named_rows=named)
             if mix is None:
                 raise StageError(f"{self.name}: no space-time group improves the BIC over the background alone "
                                  f"({len(inputs.X)} stars fitted): nothing moves together here")
