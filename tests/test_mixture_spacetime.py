@@ -153,3 +153,62 @@ def test_age_of_a_gala_integrated_association():
     old = EpicyclicSpec(potential="MilkyWayPotential2022", measured_frame="corotating", vertical="harmonic").tracer()
     comp_old, _ = fit_sphere_spacetime(now, S, np.ones(200), old, np.arange(0, 60.1, 1.0))
     assert abs(comp_old.age - 30.0) > 3.0, comp_old.age
+
+
+@pytest.fixture(scope="module")
+def two_associations():
+    """A young and an older association in a 100 pc field, 20% of RVs missing."""
+    ctx = RunContext(seed=5, show_progress=False)
+    src = SyntheticAssociation(
+        associations=[{"name": "young", "n_stars": 50, "mean_now": [10, -30, 10, -11, -18, -6],
+                       "position_dispersion": 5.0, "velocity_dispersion": 0.8, "age": 8.0},
+                      {"name": "older", "n_stars": 60, "mean_now": [30, 20, -15, -10, -15, -9],
+                       "position_dispersion": 8.0, "velocity_dispersion": 0.8, "age": 30.0}],
+        background={"n_stars": 1500, "mean": [0, 0, 0, -10, -20, -7], "position_dispersion": 60.0,
+                    "velocity_dispersion": 25.0, "max_distance": 100.0},
+        error_scale=0.5, missing_rv_fraction=0.2)
+    tab = src.load(ctx)
+    return tab.with_columns(GaiaCartesian().compute(tab, ctx))
+
+
+REGION = ("X > -60 and X < 110 and Y > -60 and Y < 50 and Z > -30 and Z < 60 and U > -25 and U < 5 "
+          "and V > -30 and V < -5 and W > -20 and W < 5 and not rv_imputed")
+
+
+@pytest.mark.slow
+def test_growth_finds_both_groups_in_a_region_against_the_field(two_associations):
+    tab = two_associations
+    ctx = RunContext(seed=5, show_progress=False)
+    out = SpaceTimeDetector(init="growth", max_groups=3, region=REGION, background="kde",
+                            age_max=60, age_step=2).detect(tab, ctx)
+    s = out.summary
+    assert len(s["groups"]) == 2, s["growth_path"]
+    truth = tab.data["truth_population"].to_numpy()
+    in_region = out.columns.data["st_member_of"] >= 0
+    assert not in_region[tab.data["rv_imputed"].to_numpy()].any()      # the region excludes RV-less stars
+    member = truth != "background"
+    assert out.flag[member & in_region].mean() > 0.9 and member[out.flag].mean() > 0.9
+    ages = sorted(g["age"] for g in s["groups"])
+    assert abs(ages[0] - 8) < 3 and abs(ages[1] - 30) < 5
+    assert s["background"]["kind"] == "kde" and 0 < s["background"]["weight"] < 1
+    for row in s["report"]:       # per group: members, mean and dispersion in XYZUVW, age with interval
+        lo, hi = row["age_interval_myr"]
+        assert lo <= row["age_myr"] <= hi and row["n_members"] > 30 and row["std_U"] < 3
+    # BIC path: the background alone, then one and two groups accepted
+    accepted = [p["n_groups"] for p in s["growth_path"] if p["accepted"]]
+    assert accepted == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_select_youngest_and_containing(two_associations):
+    tab = two_associations
+    truth = tab.data["truth_population"].to_numpy()
+    base = dict(init="growth", max_groups=3, region=REGION, background="kde", age_max=60, age_step=2)
+    young = SpaceTimeDetector(**base, select="youngest").detect(tab, RunContext(seed=5, show_progress=False))
+    assert set(truth[young.flag]) <= {"young", "background"} and (truth[young.flag] == "young").sum() > 30
+    older_id = int(tab.data["source_id"].to_numpy()[truth == "older"][0])
+    held = SpaceTimeDetector(**base, select="containing", containing=[older_id]).detect(
+        tab, RunContext(seed=5, show_progress=False))
+    assert (truth[held.flag] == "older").mean() > 0.9 and held.summary["flagged_groups"] != young.summary["flagged_groups"]
+    with pytest.raises(RecipeError, match="containing"):
+        SpaceTimeDetector(**base, select="containing").detect(tab, RunContext(seed=5, show_progress=False))
