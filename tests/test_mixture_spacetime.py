@@ -212,3 +212,29 @@ def test_select_youngest_and_containing(two_associations):
     assert (truth[held.flag] == "older").mean() > 0.9 and held.summary["flagged_groups"] != young.summary["flagged_groups"]
     with pytest.raises(RecipeError, match="containing"):
         SpaceTimeDetector(**base, select="containing").detect(tab, RunContext(seed=5, show_progress=False))
+
+
+def test_region_and_field_errors_name_the_problem(small_association, ctx):
+    from toolkit.core import StageError
+
+    with pytest.raises((RecipeError, StageError), match="nope"):
+        SpaceTimeDetector(init="growth", region="X < 10 and nope > 1").detect(small_association, ctx)
+    with pytest.raises(RecipeError, match="region"):
+        SpaceTimeDetector(init="growth", region="X <").detect(small_association, ctx)
+    with pytest.raises(StageError, match="keeps 0"):
+        SpaceTimeDetector(init="growth", region="X > 1e6").detect(small_association, ctx)
+    with pytest.raises((RecipeError, StageError), match="p_background"):
+        SpaceTimeDetector(init="memberships", init_memberships=["p_background", "p_comp*"]).detect(
+            small_association, ctx)
+    with pytest.raises(RecipeError, match="p_comp\\*"):
+        SpaceTimeDetector(init="memberships", init_memberships=["X", "p_comp*"]).detect(small_association, ctx)
+
+
+def test_init_membership_patterns_expand_in_natural_order(small_association):
+    tab = small_association.with_columns(__import__("toolkit.core", fromlist=["Columns"]).Columns()
+                                         .add("p_comp10", np.zeros(len(small_association)))
+                                         .add("p_comp2", np.zeros(len(small_association)))
+                                         .add("p_comp1", np.zeros(len(small_association)))
+                                         .add("p_background", np.ones(len(small_association))))
+    assert SpaceTimeDetector._expand_columns(tab, ["p_background", "p_comp*"]) == [
+        "p_background", "p_comp1", "p_comp2", "p_comp10"]

@@ -107,9 +107,7 @@ class SpaceTimeDetector(Detector):
             # probability in components not listed (other groups) is folded into the background
             R[:, 0] += np.clip(1.0 - R.sum(axis=1), 0, None)
             R += 1e-6
-        elif cfg.init == "growth":
-            pass
-        else:
+        elif cfg.init == "gaussian":
             gcfg = GaussianMixtureConfig(features=cfg.features, covariance=cfg.covariance,
                                          covariance_prefix=cfg.covariance_prefix, max_components=cfg.max_components,
                                          n_components=cfg.n_components)
@@ -141,14 +139,14 @@ class SpaceTimeDetector(Detector):
                 if not len(named):
                     raise StageError(f"{self.name}: none of the `containing` stars {cfg.containing[:10]} is among "
                                      "the fitted rows (check `region`)")
-            mix, growth_path = grow_spacetime(inputs.X, inputs.S, tracer, ages, self._background_for_growth(
-                inputs, background_logd, full), cfg.max_groups, init_resp=R, max_iter=cfg.max_iter, tol=cfg.tol,
-                log=ctx.info if hasattr(ctx, "info") else None, named_rows=named)
+            if background_logd is None:
+                background_logd, background_model = self._region_background(inputs)
+            mix, growth_path = grow_spacetime(inputs.X, inputs.S, tracer, ages, background_logd, cfg.max_groups,
+                                              init_resp=R, max_iter=cfg.max_iter, tol=cfg.tol,
+                                              log=getattr(ctx, "info", None), named_rows=named)
             if mix is None:
                 raise StageError(f"{self.name}: no space-time group improves the BIC over the background alone "
                                  f"({len(inputs.X)} stars fitted): nothing moves together here")
-            if background_logd is None:
-                background_model = {"kind": "fitted"}
         else:
             R = R / R.sum(axis=1, keepdims=True)
             mix = SpaceTimeMixture(tracer, ages, max_iter=cfg.max_iter, tol=cfg.tol,
@@ -236,11 +234,20 @@ class SpaceTimeDetector(Detector):
                 out.append(name)
         return out
 
+    def _mask(self, table, text: str, key: str) -> np.ndarray:
+        """Rows matching a recipe expression; unknown columns are named (RecipeError/StageError, not a KeyError)."""
+        try:
+            expr = Expression(text)
+        except RecipeError as exc:
+            raise RecipeError(f"{self.name}: `{key}`: {exc}") from None
+        table.require(expr.columns, f"{self.name} ({key})")
+        return np.asarray(np.broadcast_to(expr.evaluate(table.data), (len(table),)), bool)
+
     def _region(self, table, full, cfg):
         """Inputs restricted to the region rows (valid is then region & scorable), and the region mask of full rows."""
         if cfg.region is None:
             return full, np.ones(len(full.X), bool)
-        keep = np.asarray(np.broadcast_to(Expression(cfg.region).evaluate(table.data), (len(table),)), bool)
+        keep = self._mask(table, cfg.region, "region")
         in_region = keep[full.valid]
         if in_region.sum() < 10:
             raise StageError(f"{self.name}: region {cfg.region!r} keeps {int(in_region.sum())} scorable row(s); "
@@ -254,7 +261,7 @@ class SpaceTimeDetector(Detector):
     def _field_rows(self, table, full) -> np.ndarray:
         cfg = self.config
         if cfg.field is not None:
-            sel = np.asarray(np.broadcast_to(Expression(cfg.field).evaluate(table.data), (len(table),)), bool)
+            sel = self._mask(table, cfg.field, "field")
         elif "rv_imputed" in table.data.columns:
             sel = ~table.data["rv_imputed"].to_numpy().astype(bool)
         else:
@@ -275,15 +282,14 @@ class SpaceTimeDetector(Detector):
         return logd, model
 
     @staticmethod
-    def _background_for_growth(inputs, background_logd, full):
-        if background_logd is not None:
-            return background_logd
-        # growth needs a fixed background: the region's own broad Gaussian (moments)
+    def _region_background(inputs):
+        """Growth needs a fixed background: with background: fitted, the fitted rows' own Gaussian (moments)."""
         from .gaussian_overlap import log_overlap
 
         m = inputs.X.mean(axis=0)
         C = np.cov(inputs.X, rowvar=False)
-        return log_overlap(inputs.X, inputs.S, m, C)
+        return log_overlap(inputs.X, inputs.S, m, C), {"kind": "fitted rows' moments (fixed for growth)",
+                                                      "mean": m.tolist(), "covariance": C.tolist()}
 
     def _selected_groups(self, table, mix, order, member_of, valid) -> list[int]:
         cfg = self.config
@@ -301,8 +307,7 @@ class SpaceTimeDetector(Detector):
         held = member_of[rows & valid]
         held = held[held > 0]
         if not len(held):
-            self_warn = f"none of the `containing` stars is in a group; no group flagged"
-            raise StageError(f"{self.name}: {self_warn}")
+            raise StageError(f"{self.name}: none of the `containing` stars {cfg.containing[:10]} ended in a group")
         counts = np.bincount(held, minlength=len(order))
         return [int(np.argmax(counts))]
 
