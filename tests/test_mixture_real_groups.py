@@ -107,8 +107,12 @@ def _groups_holding(truth, labels, name):
 
 
 @pytest.mark.slow
-def test_recipe_finds_twa_in_a_realistic_field_by_bic_alone(real_table):
-    """The shipped recipe's detector, out of the box, on real BPMG + TWA members in the mock 100 pc field."""
+def test_recipe_finds_twa_and_bpmg_in_a_realistic_field_by_bic_alone(real_table):
+    """The shipped recipe's detector, out of the box, on real BPMG + TWA members in the mock 100 pc field.
+
+    Measured (benchmarks/moving_group_real.py): two groups by BIC; TWA 11 of 11 (+2 field stars),
+    5.9 Myr; BPMG 10 of 18 (+1 field star), 20.0 Myr (1 sigma 18.5-21.6).
+    """
     cfg = _recipe_detector_config()
     assert cfg["region"].split() == CHRONOSTAR_BPMG_REGION.split()
     ctx = RunContext(seed=7, show_progress=False)
@@ -118,27 +122,15 @@ def test_recipe_finds_twa_in_a_realistic_field_by_bic_alone(real_table):
     # every group reported with members, mean and dispersion in XYZUVW, age and interval
     for r in rows.values():
         assert {"n_members", "age_myr", "age_interval_myr", "mean_X", "std_W"} <= set(r)
+    assert len(rows) == 2, out.summary["growth_path"]
     # TW Hya (11 of its 15 core members fall in Chronostar's BPMG box): found, young
     assert s["ari_twa"] >= 0.85, (s, out.summary["report"])
     assert 2.0 < rows[s["group_twa"]]["age_myr"] < 15.0
-    # the field stays field: few field stars flagged
-    field = real_table.data["truth_population"].to_numpy() == "field"
-    assert out.flag[field].sum() <= 10
-
-
-@pytest.mark.slow
-def test_recipe_with_beta_pic_named_finds_bpmg_and_its_age(real_table):
-    """select: containing [beta Pic]: the group seeded around beta Pic, BIC decides the rest."""
-    cfg = _recipe_detector_config()
-    ids = real_table.data["source_id"].to_numpy()
-    beta_pic = int(ids[real_table.data["name"].to_numpy() == "beta Pic"][0])
-    cfg.update(select="containing", containing=[beta_pic])
-    ctx = RunContext(seed=7, show_progress=False)
-    out = SpaceTimeDetector(**cfg).detect(real_table, ctx)
-    s = _scores(real_table, out)
-    (flagged,) = [r for r in out.summary["report"] if r["flagged"]]
+    # Beta Pic: most of the classic members in the box, with an age in the published range
     assert s["ari_bpmg"] >= 0.6, (s, out.summary["report"])
-    lo, hi = flagged["age_interval_myr"]
-    assert 14.0 < flagged["age_myr"] < 24.0 and lo < flagged["age_myr"] < hi
-    truth = real_table.data["truth_population"].to_numpy()
-    assert set(truth[out.flag]) <= {"BPMG", "field"} and (truth[out.flag] == "BPMG").mean() >= 0.8
+    bpmg = rows[s["group_bpmg"]]
+    lo, hi = bpmg["age_interval_myr"]
+    assert 16.0 < bpmg["age_myr"] < 24.0 and lo < bpmg["age_myr"] < hi
+    # the field stays field
+    field = real_table.data["truth_population"].to_numpy() == "field"
+    assert out.flag[field].sum() <= 6

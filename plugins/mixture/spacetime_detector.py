@@ -69,7 +69,9 @@ class SpaceTimeConfig(MixtureInputConfig):
     age_max: float = Field(100.0, gt=0, description="oldest age on the grid (Myr)")
     age_step: float = Field(1.0, gt=0, description="grid step (Myr); the best grid age is then refined")
     epicyclic: EpicyclicSpec = Field(default_factory=EpicyclicSpec, description="orbit model (Oort A, B, nu, solar motion)")
-    max_iter: int = Field(15, ge=1, description="EM iterations")
+    max_iter: int = Field(50, ge=1, description=(
+        "EM iterations per mixture (it stops earlier once no membership moves by tol; 15 left the real BPMG "
+        "two-group fit short of its optimum, 2.8 in BIC)"))
     tol: float = Field(1e-3, gt=0, description="stop when no membership probability moves more than this")
     min_membership: float = Field(0.5, ge=0, le=1, description="flag a star when its most probable group has at least this probability")
     column_prefix: str = Field("st_", description="prefix of the output columns (st_p_comp1, st_p_background, st_member_of)")
