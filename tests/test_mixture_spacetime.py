@@ -153,6 +153,10 @@ def test_age_of_a_gala_integrated_association():
     old = EpicyclicSpec(potential="MilkyWayPotential2022", measured_frame="corotating", vertical="harmonic").tracer()
     comp_old, _ = fit_sphere_spacetime(now, S, np.ones(200), old, np.arange(0, 60.1, 1.0))
     assert abs(comp_old.age - 30.0) > 3.0, comp_old.age
+    # the frame alone is not enough: a harmonic vertical oscillation leaves the age low too
+    harmonic = EpicyclicSpec(potential="MilkyWayPotential2022", vertical="harmonic").tracer()
+    comp_h, _ = fit_sphere_spacetime(now, S, np.ones(200), harmonic, np.arange(0, 60.1, 1.0))
+    assert comp_h.age < 28.0, comp_h.age
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +242,22 @@ def test_init_membership_patterns_expand_in_natural_order(small_association):
                                          .add("p_background", np.ones(len(small_association))))
     assert SpaceTimeDetector._expand_columns(tab, ["p_background", "p_comp*"]) == [
         "p_background", "p_comp1", "p_comp2", "p_comp10"]
+
+
+def test_field_kde_matches_a_direct_sum_and_leaves_the_star_out():
+    from toolkit.plugins.mixture.field_density import FieldKDE
+
+    rng = np.random.default_rng(3)
+    field = rng.normal(0, 1, (500, 6)) * [50, 50, 50, 20, 15, 10]
+    kde = FieldKDE(field)
+    x = field[:7]
+    got = kde.log_density(x, max_elements=1000)          # several chunks
+    H = np.cov(field, rowvar=False) * kde.bandwidth ** 2
+    Hinv, (_, logdet) = np.linalg.inv(H), np.linalg.slogdet(H)
+    d = x[:, None, :] - field[None, :, :]
+    k = np.exp(-0.5 * np.einsum("nmi,ij,nmj->nm", d, Hinv, d))
+    direct = np.log(k.mean(axis=1)) - 0.5 * (6 * np.log(2 * np.pi) + logdet)
+    assert np.allclose(got, direct, atol=1e-9)
+    loo = kde.log_density(x, np.ones(7, bool))
+    direct_loo = np.log((k.sum(axis=1) - 1) / 499) - 0.5 * (6 * np.log(2 * np.pi) + logdet)
+    assert np.allclose(loo, direct_loo, atol=1e-9)

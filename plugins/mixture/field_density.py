@@ -57,9 +57,14 @@ class FieldKDE:
     def _whiten(self, X):
         return np.linalg.solve(self._L, (np.asarray(X, float) - self.mean).T).T
 
-    def log_density(self, X: np.ndarray, leave_out: np.ndarray | None = None, chunk: int = 256) -> np.ndarray:
-        """ln p_field(x) for rows X; ``leave_out`` (bool per row): the row is one of the field points."""
+    def log_density(self, X: np.ndarray, leave_out: np.ndarray | None = None,
+                    max_elements: int = 10_000_000) -> np.ndarray:
+        """ln p_field(x) for rows X; ``leave_out`` (bool per row): the row is one of the field points.
+
+        Exact (every field point), in chunks of rows so that at most ``max_elements`` distances
+        (80 MB) exist at once: 1,000 stars against a 300,000-star field take a few seconds."""
         Z = self._whiten(X)
+        chunk = max(1, max_elements // max(len(self._Z), 1))
         zz = (self._Z ** 2).sum(axis=1)
         out = np.empty(len(Z))
         n = len(self._Z)
