@@ -4,7 +4,9 @@ For each association: draw birth states from a spherical 6D Gaussian (position
 dispersion in pc, velocity dispersion in km/s) centred on the birth mean that
 traces forward to the configured *present-day* mean (as Chronostar's
 ``generate_association`` does), carry every star forward by the age with the
-epicyclic map (epicyclic.py, the same code the age fit uses), add a field
+epicyclic map (epicyclic.py, the same code the age fit uses) or, with
+``integrator: gala``, integrate it in a named gala potential (gala_association.py,
+independent of the fit: what benchmarks/mixture.py uses), add a field
 background (age 0: drawn as it is today), convert to ra/dec/parallax/pm/RV and
 "measure" with Gaia-like errors and correlations (gaia_errors.py).
 Defaults are the Chronostar worked example.
@@ -60,7 +62,6 @@ class EpicyclicSpec(Config):
         "frame of measured velocities once the solar motion is added: lsr (non-rotating, as measured; "
         "converted to the co-rotating frame for tracing, as Chronostar does) or corotating (no conversion: "
         "the toolkit before issue 18, for comparison only)"))
-
     vertical: Literal["harmonic", "potential"] | None = Field(None, description=(
         "vertical motion: harmonic (Z'' = -nu^2 Z, Chronostar's) or potential (the named potential's own "
         "anharmonic vertical force, traced per star); null = potential when `potential` is set, else harmonic"))
