@@ -95,7 +95,8 @@ def main() -> None:
     tracemalloc.stop()
 
     s = val.summary
-    print(f"\norbits.gala on {len(table):,} stars, {s['integration']['n_steps']} steps of 1 Myr, "
+    print(f"\norbits.gala on {len(table):,} stars, segments of {s['integration']['n_steps']} steps of 1 Myr "
+          f"(continued up to {s['integration']['max_duration_myr']} Myr), "
           f"{args.workers} worker(s), chunks of {args.chunk:,}:")
     print(f"  wall time (validate, summaries, E/L_z, comparison): {wall:.2f} s   [target < 15 s]")
     print(f"  CPU time of the process meanwhile (both threads):    {cpu:.2f} s "
