@@ -1,53 +1,19 @@
 """Real moving-group members (Beta Pic classic members, TW Hya core) mixed into a synthetic field."""
 
-import csv
-
 import numpy as np
+import pytest
+import yaml
 import pandas as pd
 
 from toolkit.core import RunContext, Table
 from toolkit.plugins.mixture.cartesian_feature import GaiaCartesian
 from toolkit.plugins.mixture.gaussian_detector import GaussianMixtureDetector
+from toolkit.plugins.mixture.spacetime_detector import SpaceTimeDetector
 from toolkit.plugins.mixture.synth_association import SyntheticAssociation
 
-ASTRO = ["ra", "dec", "parallax", "parallax_error", "pmra", "pmra_error", "pmdec", "pmdec_error",
-         "radial_velocity", "radial_velocity_error"]
+from moving_group_data import ASTRO, CHRONOSTAR_BPMG_REGION, read_bpmg, read_twa, real_groups_in_mock_field
 
-
-def _value(cell: str) -> float:
-    """'-11.0 + 0.7' -> -11.0; plain numbers as they are."""
-    return float(cell.split("+")[0].strip()) if "+" in cell[1:] else float(cell)
-
-
-def read_bpmg(path) -> pd.DataFrame:
-    """The classic BPMG list: skips commented rows ('#...') and stray fragments (rows of the wrong length)."""
-    rows = []
-    with open(path, newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        for row in reader:
-            if len(row) != len(header) or row[0].lstrip().startswith("#"):
-                continue
-            rec = dict(zip(header, row))
-            try:
-                rows.append({"name": rec["Name"], "ra": float(rec["RAdeg"]), "dec": float(rec["DEdeg"]),
-                             "parallax": float(rec["Plx"]), "parallax_error": float(rec["e_Plx"]),
-                             "pmra": float(rec["pmRA"]), "pmra_error": float(rec["e_pmRA"]),
-                             "pmdec": float(rec["pmDE"]), "pmdec_error": float(rec["e_pmDE"]),
-                             "radial_velocity": float(rec["RV"]), "radial_velocity_error": float(rec["e_RV"]),
-                             "X_lit": float(rec["X"]), "U_lit": _value(rec["U"]), "V_lit": _value(rec["V"]),
-                             "W_lit": _value(rec["W"])})
-            except ValueError:
-                continue
-    return pd.DataFrame(rows)
-
-
-def read_twa(path) -> pd.DataFrame:
-    df = pd.read_csv(path, sep=r"\s+", quotechar='"')
-    return df.rename(columns={"radeg": "ra", "dedeg": "dec", "plx": "parallax", "e_plx": "parallax_error",
-                              "e_pmra": "pmra_error", "pmde": "pmdec", "e_pmde": "pmdec_error",
-                              "rv": "radial_velocity", "e_rv": "radial_velocity_error"})
-
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 def test_parsers_are_robust(shared_data, tmp_path):
     bp = read_bpmg(shared_data / "bpmg_classic_members_chronostar.csv")
@@ -100,3 +66,71 @@ def test_mixture_separates_real_groups_from_a_field(shared_data):
     for comp in out.summary["components"][1:]:
         if comp["n_members"] >= 10:
             assert abs(comp["mean"]["U"] + 11) < 3 and abs(comp["mean"]["V"] + 17) < 3
+
+
+def _recipe_detector_config() -> dict:
+    """The mixture.spacetime step of the shipped moving_group recipe, as the recipe gives it."""
+    recipe = yaml.safe_load((REPO / "recipes" / "moving_group.yaml").read_text())
+    (step,) = [d for d in recipe["detectors"] if d["use"] == "mixture.spacetime"]
+    return dict(step["with"])
+
+
+@pytest.fixture(scope="module")
+def real_table():
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data folder {SHARED_DATA} is absent (it exists only beside the dev checkout)")
+    return real_groups_in_mock_field(SHARED_DATA)
+
+
+def _scores(tab, out):
+    """ARI of the flagged groups against the known members, over the stars in the fitted box."""
+    from sklearn.metrics import adjusted_rand_score
+
+    truth = tab.data["truth_population"].to_numpy()
+    member_of = out.columns.data["st_member_of"]
+    fitted = member_of >= 0
+    labels = np.where(out.flag, member_of, 0)[fitted]
+    t = truth[fitted]
+    out = {"ari_all_groups": adjusted_rand_score(t, labels)}
+    for name in ("BPMG", "TWA"):
+        groups = _groups_holding(t, labels, name)
+        out[f"ari_{name.lower()}"] = adjusted_rand_score(t == name, np.isin(labels, groups))
+        out[f"group_{name.lower()}"] = f"group {groups[0]}" if groups else None
+    return out
+
+
+def _groups_holding(truth, labels, name):
+    held = labels[(truth == name) & (labels > 0)]
+    return [int(np.bincount(held).argmax())] if len(held) else []
+
+
+@pytest.mark.slow
+def test_recipe_finds_twa_and_bpmg_in_a_realistic_field_by_bic_alone(real_table):
+    """The shipped recipe's detector, out of the box, on real BPMG + TWA members in the mock 100 pc field.
+
+    Measured (benchmarks/moving_group_real.py): two groups by BIC; TWA 11 of 11 (+2 field stars),
+    5.9 Myr; BPMG 10 of 18 (+1 field star), 20.0 Myr (1 sigma 18.5-21.6).
+    """
+    cfg = _recipe_detector_config()
+    assert cfg["region"].split() == CHRONOSTAR_BPMG_REGION.split()
+    ctx = RunContext(seed=7, show_progress=False)
+    out = SpaceTimeDetector(**cfg).detect(real_table, ctx)
+    s = _scores(real_table, out)
+    rows = {r["group"]: r for r in out.summary["report"]}
+    # every group reported with members, mean and dispersion in XYZUVW, age and interval
+    for r in rows.values():
+        assert {"n_members", "age_myr", "age_interval_myr", "mean_X", "std_W"} <= set(r)
+    assert len(rows) == 2, out.summary["growth_path"]
+    # TW Hya (11 of its 15 core members fall in Chronostar's BPMG box): found, young
+    assert s["ari_twa"] >= 0.85, (s, out.summary["report"])
+    assert 2.0 < rows[s["group_twa"]]["age_myr"] < 15.0
+    # Beta Pic: most of the classic members in the box, with an age in the published range
+    assert s["ari_bpmg"] >= 0.6, (s, out.summary["report"])
+    bpmg = rows[s["group_bpmg"]]
+    lo, hi = bpmg["age_interval_myr"]
+    assert 16.0 < bpmg["age_myr"] < 24.0 and lo < bpmg["age_myr"] < hi
+    # the field stays field
+    field = real_table.data["truth_population"].to_numpy() == "field"
+    assert out.flag[field].sum() <= 6

@@ -119,3 +119,19 @@ def test_chunking_and_threads_do_not_change_results(mw):
     for key in one.values:
         np.testing.assert_allclose(one.values[key], many.values[key], rtol=1e-10, equal_nan=True)
     assert (one.radial_turns == many.radial_turns).all()
+
+
+def test_continued_orbits_equal_one_long_integration(mw):
+    """A star continued segment by segment gets the summaries of one integration as long as its own."""
+    pos, vel = _solar_neighbourhood_stars(60, seed=5)
+    short = summarise_orbits(OrbitIntegrator(mw, 1.0, 50), pos, vel)
+    assert (short.radial_turns < 2).mean() > 0.5            # 50 Myr: most orbits show no peri + apo
+    cont = summarise_orbits(OrbitIntegrator(mw, 1.0, 50), pos, vel, min_radial_turns=2, max_segments=40)
+    assert ((cont.radial_turns >= 2) | cont.circular).all() and (cont.z_turns >= 1).all()
+    assert set(np.unique(cont.duration)) <= {50.0 * k for k in range(1, 41)}
+    for d in np.unique(cont.duration):
+        rows = np.flatnonzero(cont.duration == d)
+        ref = summarise_orbits(OrbitIntegrator(mw, 1.0, int(d)), pos[:, rows], vel[:, rows])
+        for key in ("rperi", "rapo", "zmax", "ecc", "period_r"):
+            assert np.allclose(cont.values[key][rows], ref.values[key], rtol=1e-6, equal_nan=True), (key, d)
+        assert (cont.radial_turns[rows] == ref.radial_turns).all()

@@ -200,3 +200,17 @@ def test_no_flags_warns_and_compares_nothing(stars, ctx):
     assert val.summary["rows"]["flagged"] == 0
     assert val.summary["comparison"]["orbit_zmax"]["ks_statistic"] is None
     assert any("no flag columns" in w for w in ctx.warnings)
+
+
+def test_orbits_are_continued_until_their_summaries_are_measured(stars, ctx):
+    ctx.figures_enabled = False
+    fixed = GalaOrbits(**FAST, max_duration_myr=None).validate(stars, ctx).summary
+    assert fixed["bounds"]["radial_bounds"] > 0.3 * fixed["bounds"]["integrated"]
+    cont = GalaOrbits(**FAST, max_duration_myr=1200.0).validate(stars, ctx)
+    b = cont.summary["bounds"]
+    assert b["radial_bounds"] == 0 and b["zmax_bounds"] == 0 and b["fraction_with_bounds"] == 0
+    assert b["radial_measured"] + cont.summary["orbit_status"].get("circular", 0) == b["integrated"]
+    d = cont.columns.data["orbit_duration"]
+    assert np.nanmin(d) == 60.0 and np.nanmax(d) <= 1200.0 and np.nanmedian(d) > 60.0
+    assert cont.summary["integration"]["duration_per_star_myr"]["max"] == np.nanmax(d)
+    assert "orbit_duration" in cont.columns.info and cont.columns.info["orbit_duration"].unit == "Myr"

@@ -45,3 +45,12 @@ def sky_basis(ra_rad: np.ndarray, dec_rad: np.ndarray):
     e_a = np.stack([-sa, ca, np.zeros_like(ra_rad)], axis=-1)
     e_d = np.stack([-sd * ca, -sd * sa, cd], axis=-1)
     return r, e_a, e_d
+
+#: Frames of a velocity in plugins/mixture (positions are heliocentric in all of them, today's axes):
+#: "heliocentric" relative to the Sun (what gaia.cartesian computes), "lsr" relative to the local
+#: standard of rest (heliocentric + the solar motion), both non-rotating; "corotating" relative to
+#: the LSR in the frame turning with it about the Galactic centre (U' = U - Omega0 Y,
+#: V' = V + Omega0 X; see epicyclic.py). ``measured_frame`` names the frame the tracer assumes the
+#: measured velocities, once the solar motion is added, are in: "lsr" is the physics (as Chronostar);
+#: "corotating" reproduces the toolkit before issue 18 for comparison.
+MEASURED_FRAMES = ("lsr", "corotating")

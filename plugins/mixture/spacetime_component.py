@@ -8,7 +8,9 @@ and a star's likelihood is its overlap N(x_i; mu(t), C(t) + S_i).
 
 Fit (weighted by membership w_i): a grid in age with an analytic inner fit.
 For a fixed age t, map every star back to the birth frame, y_i = M(t)^-1 (x_i -
-offset), S'_i = M^-1 S_i M^-T. The epicyclic flow preserves volume (det M = 1),
+offset), S'_i = M^-1 S_i M^-T (with an anharmonic vertical profile the Z, W part
+of M is each star's own traced Jacobian: vertical_motion.py). The flow preserves
+volume (det M = 1),
 so the likelihood is unchanged, and the model becomes an XD Gaussian
 N(y; m_b, D + S'_i) with D = diag(sx^2 I3, sv^2 I3): its EM updates are closed
 form (the XD M-step, with D's two blocks averaged to spheres). This gives
@@ -58,9 +60,12 @@ def _moments(X, w):
 def inner_fit(X, S, w, tracer: EpicyclicTracer, age: float, start: tuple | None = None,
               tol: float = 1e-7, max_iter: int = 300):
     """Best birth mean and dispersions at a fixed age: (birth_mean, sx, sv, weighted ln L)."""
-    Minv = np.linalg.inv(tracer.matrix(age))
-    Y = (X - tracer.offset) @ Minv.T
-    Sb = np.matmul(np.matmul(Minv, S), Minv.T)
+    Y, Sb = tracer.to_birth(X, S, age)
+    return inner_fit_birth(Y, Sb, w, start, tol, max_iter)
+
+
+def inner_fit_birth(Y, Sb, w, start: tuple | None = None, tol: float = 1e-7, max_iter: int = 300):
+    """The same for stars already mapped to the birth frame (Y, Sb)."""
     W = w.sum()
     if start is None:
         m, C = _moments(Y, w)
@@ -108,8 +113,8 @@ def fit_sphere_spacetime(X, S, w, tracer: EpicyclicTracer, ages: np.ndarray, min
     if grid:
         prev = None
         fits = []
-        for age in ages:
-            fit = inner_fit(X, S, w, tracer, float(age), prev)
+        for age, Y, Sb in tracer.to_birth_grid(X, S, ages):
+            fit = inner_fit_birth(Y, Sb, w, prev)
             fits.append(fit)
             profile_ll.append(fit[3])
             prev = fit

@@ -6,7 +6,10 @@ result, whose number of components BIC already chose), alternate
 
 * M-step: fit each group's birth mean, dispersions and age to its weighted
   stars (spacetime_component.py; the age grid on the first and the last pass,
-  a local polish in between), the background by one XD update, the weights;
+  a local polish in between), the background by one XD update (or, with a
+  fixed ``background_logd``, Chronostar's choice: the field's density at each
+  star, fitted once to the whole field (field_density.py), of which only the
+  amplitude is fitted here), the weights;
 * E-step: responsibilities from ln w_k + ln N(x_i; mu_k(t_k), C_k(t_k) + S_i),
 
 until no membership moves by more than ``tol``.
@@ -33,6 +36,7 @@ class SpaceTimeMixture:
     tol: float = 1e-3
     covariance_floor: float = 1e-6
     min_weight: float = 1e-3
+    background_logd: np.ndarray | None = None   # fixed ln density of the field at each star (field_density.py)
     groups_: list = field(default_factory=list)
     profiles_: list = field(default_factory=list)
     background_: tuple | None = None
@@ -42,18 +46,30 @@ class SpaceTimeMixture:
 
     def _log_densities(self, X, S) -> np.ndarray:
         out = np.empty((len(X), len(self.groups_) + 1))
-        out[:, 0] = np.log(max(self.weights_[0], 1e-300)) + log_overlap(X, S, *self.background_)
+        if self.background_logd is not None:
+            if len(self.background_logd) != len(X):
+                raise ValueError("a fixed background density is known only for the stars it was computed for")
+            bg = self.background_logd
+        else:
+            bg = log_overlap(X, S, *self.background_)
+        out[:, 0] = np.log(max(self.weights_[0], 1e-300)) + bg
         for k, comp in enumerate(self.groups_, start=1):
-            out[:, k] = np.log(max(self.weights_[k], 1e-300)) + log_overlap(X, S, *comp.current(self.tracer))
+            # evaluated in the birth frame, where the component is exactly Gaussian (volume-preserving map)
+            Y, Sb = self.tracer.to_birth(X, S, comp.age)
+            out[:, k] = np.log(max(self.weights_[k], 1e-300)) + log_overlap(Y, Sb, np.asarray(comp.birth_mean),
+                                                                             comp.birth_cov())
         return out
 
     def fit(self, X, S, resp: np.ndarray) -> "SpaceTimeMixture":
         """``resp``: (n, K) initial memberships, column 0 the background, 1.. the groups."""
         floor = np.diag(self.covariance_floor * np.maximum(X.var(axis=0), 1e-12))
         q0 = resp[:, 0]
-        m = q0 @ X / q0.sum()
-        d = X - m
-        self.background_ = (m, (d * q0[:, None]).T @ d / q0.sum() + floor)
+        if self.background_logd is not None:
+            self.background_ = None
+        else:
+            m = q0 @ X / q0.sum()
+            d = X - m
+            self.background_ = (m, (d * q0[:, None]).T @ d / q0.sum() + floor)
         self.groups_ = [None] * (resp.shape[1] - 1)
         self.profiles_ = [None] * (resp.shape[1] - 1)
         last_pass = False
@@ -68,8 +84,9 @@ class SpaceTimeMixture:
                     self.profiles_[k - 1] = prof
                 else:
                     self.profiles_[k - 1] = {**self.profiles_[k - 1], "age": comp.age}
-            _, Tinv = overlap_terms(X, S, *self.background_)
-            self.background_ = xd_update(X, resp[:, 0], *self.background_, Tinv, floor)
+            if self.background_logd is None:
+                _, Tinv = overlap_terms(X, S, *self.background_)
+                self.background_ = xd_update(X, resp[:, 0], *self.background_, Tinv, floor)
             logd = self._log_densities(X, S)
             norm = logsumexp(logd, axis=1)
             new = np.exp(logd - norm[:, None])
@@ -92,8 +109,9 @@ class SpaceTimeMixture:
         return logsumexp(self._log_densities(X, S), axis=1)
 
     def n_parameters(self) -> int:
-        d = len(self.background_[0])
-        return 9 * len(self.groups_) + d + d * (d + 1) // 2 + len(self.groups_)
+        d = 6
+        background = 0 if self.background_logd is not None else d + d * (d + 1) // 2
+        return 9 * len(self.groups_) + background + len(self.groups_)
 
     def bic(self, n: int) -> float:
         return -2 * self.log_likelihood_ + self.n_parameters() * np.log(n)

@@ -4,7 +4,9 @@ For each association: draw birth states from a spherical 6D Gaussian (position
 dispersion in pc, velocity dispersion in km/s) centred on the birth mean that
 traces forward to the configured *present-day* mean (as Chronostar's
 ``generate_association`` does), carry every star forward by the age with the
-epicyclic map (epicyclic.py, the same code the age fit uses), add a field
+epicyclic map (epicyclic.py, the same code the age fit uses) or, with
+``integrator: gala``, integrate it in a named gala potential (gala_association.py,
+independent of the fit: what benchmarks/mixture.py uses), add a field
 background (age 0: drawn as it is today), convert to ra/dec/parallax/pm/RV and
 "measure" with Gaia-like errors and correlations (gaia_errors.py).
 Defaults are the Chronostar worked example.
@@ -12,14 +14,17 @@ Defaults are the Chronostar worked example.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
-from toolkit.core import TRUTH_COLUMN, ColumnInfo, Config, Field, Source, StageError, Table
+from toolkit.core import TRUTH_COLUMN, ColumnInfo, Config, Field, RecipeError, Source, StageError, Table
 
 from .cartesian_feature import CORRELATIONS, ERROR_UNITS, VALUE_UNITS
 from .cartesian_transform import cartesian_to_astrometry
 from .epicyclic import EpicyclicTracer
+from .galactic_constants import R0_KPC
 from .gaia_errors import measure
 
 BACKGROUND = "background"
@@ -45,14 +50,45 @@ class BackgroundSpec(Config):
 
 
 class EpicyclicSpec(Config):
-    oort_a: float = Field(15.3, description="Oort A (km/s/kpc)")
-    oort_b: float = Field(-11.9, description="Oort B (km/s/kpc)")
-    nu: float = Field(74.0, gt=0, description="vertical frequency (km/s/kpc)")
+    oort_a: float = Field(15.3, description="Oort A (km/s/kpc; Bovy 2017); ignored when `potential` is set")
+    oort_b: float = Field(-11.9, description="Oort B (km/s/kpc; Bovy 2017); ignored when `potential` is set")
+    nu: float = Field(74.0, gt=0, description="vertical frequency (km/s/kpc); ignored when `potential` is set")
+    potential: str | None = Field(None, description=(
+        "named gala potential (e.g. MilkyWayPotential2022) whose local A, B, nu at r0_kpc replace the numbers above"))
+    r0_kpc: float = Field(R0_KPC, gt=0, description="Sun's Galactocentric radius (kpc) for `potential`")
     solar_motion: list[float] = Field(default_factory=lambda: [11.1, 12.24, 7.25], min_length=3, max_length=3,
-                                      description="Sun's motion relative to the LSR, U V W (km/s)")
+                                      description="Sun's motion relative to the LSR, U V W (km/s; Schoenrich+ 2010)")
+    measured_frame: Literal["lsr", "corotating"] = Field("lsr", description=(
+        "frame of measured velocities once the solar motion is added: lsr (non-rotating, as measured; "
+        "converted to the co-rotating frame for tracing, as Chronostar does) or corotating (no conversion: "
+        "the toolkit before issue 18, for comparison only)"))
+    vertical: Literal["harmonic", "potential"] | None = Field(None, description=(
+        "vertical motion: harmonic (Z'' = -nu^2 Z, Chronostar's) or potential (the named potential's own "
+        "anharmonic vertical force, traced per star); null = potential when `potential` is set, else harmonic"))
+
+    def constants(self) -> dict:
+        """The A, B, nu (km/s/kpc) used: from ``potential`` when named, else as given."""
+        if self.potential is None:
+            return {"oort_a": self.oort_a, "oort_b": self.oort_b, "nu": self.nu, "source": "given"}
+        from .galactic_constants import local_constants, named_potential
+
+        c = local_constants(named_potential(self.potential), self.r0_kpc)
+        return {**c, "source": f"{self.potential} at R0 = {self.r0_kpc:g} kpc"}
 
     def tracer(self) -> EpicyclicTracer:
-        return EpicyclicTracer(self.oort_a, self.oort_b, self.nu, tuple(self.solar_motion))
+        c = self.constants()
+        vertical = self.vertical or ("potential" if self.potential else "harmonic")
+        profile = None
+        if vertical == "potential":
+            if self.potential is None:
+                raise RecipeError("epicyclic: `vertical: potential` needs `potential:` named (e.g. MilkyWayPotential2022)")
+            from .galactic_constants import named_potential
+            from .vertical_motion import VerticalProfile
+
+            profile = VerticalProfile.from_potential(named_potential(self.potential), self.r0_kpc,
+                                                     source=f"{self.potential} at R0 = {self.r0_kpc:g} kpc")
+        return EpicyclicTracer(c["oort_a"], c["oort_b"], c["nu"], tuple(self.solar_motion), self.measured_frame,
+                               profile)
 
 
 class SyntheticAssociation(Source):
@@ -68,17 +104,31 @@ class SyntheticAssociation(Source):
         missing_rv_fraction: float = Field(0.0, ge=0, le=1, description="fraction of stars whose RV is removed (NaN)")
         min_parallax: float | None = Field(None, description="drop stars with measured parallax below this (mas)")
         epicyclic: EpicyclicSpec = Field(default_factory=EpicyclicSpec, description="orbit model (same as mixture.spacetime)")
+        integrator: Literal["epicyclic", "gala"] = Field("epicyclic", description=(
+            "epicyclic: trace members with the fit's own linear map; gala: integrate them in the named "
+            "potential (epicyclic.potential, default MilkyWayPotential2022), independent of the fit"))
 
     def load(self, ctx) -> Table:
         cfg = self.config
         rng = ctx.rng("synth.association")
         tracer = cfg.epicyclic.tracer()
+        trace = tracer.forward
+        if cfg.integrator == "gala":
+            from .galactic_constants import local_constants, named_potential
+            from .gala_association import trace_with_gala
+
+            pot = named_potential(cfg.epicyclic.potential or "MilkyWayPotential2022")
+            vc = local_constants(pot, cfg.epicyclic.r0_kpc)["v_circ"]
+
+            def trace(birth, age):
+                return trace_with_gala(birth, age, pot, cfg.epicyclic.r0_kpc, vc, cfg.epicyclic.solar_motion)
         states, labels = [], []
         for a in cfg.associations:
+            # the birth mean only places the group: the epicyclic inverse is close enough for that
             birth_mean = tracer.backward(np.asarray(a.mean_now, float), a.age)
             sig = np.array([a.position_dispersion] * 3 + [a.velocity_dispersion] * 3)
             birth = birth_mean + sig * rng.standard_normal((a.n_stars, 6))
-            states.append(tracer.forward(birth, a.age))
+            states.append(trace(birth, a.age))
             labels += [a.name] * a.n_stars
         bg = cfg.background
         if bg.n_stars:
@@ -119,7 +169,7 @@ class SyntheticAssociation(Source):
         if cfg.min_parallax is not None:
             keep = df["parallax"].to_numpy() > cfg.min_parallax
             df = df[keep]
-        meta = {"mock": True, "truth_normal": [BACKGROUND],
+        meta = {"mock": True, "truth_normal": [BACKGROUND], "integrator": cfg.integrator,
                 "truth_associations": [a.model_dump() for a in cfg.associations],
                 "generator": self.name}
         return Table(df.reset_index(drop=True), info, "source_id", meta)

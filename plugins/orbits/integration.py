@@ -4,6 +4,13 @@ Memory stays bounded: one chunk's sampled orbits (6 x time x chunk floats from g
 (time, chunk) work arrays) exist at a time per worker, whatever the number of stars. gala's C
 integrators release the GIL, so chunks run in threads.
 
+Orbits are integrated in segments of ``n_steps``: a star whose orbit shows fewer than
+``min_radial_turns`` radial turning points (or no vertical one) is continued from where its
+last segment ended, up to ``max_segments`` segments, and summarised over the whole
+concatenated orbit. Most stars near the Sun need 100-200 Myr to show a pericentre and an
+apocentre (radial periods of 150-250 Myr), halo stars longer, so a fixed 100 Myr left three
+quarters of the gaia_kinematic mock with bounds instead of measurements (issue 18).
+
 A star whose integration raises (gala's DOPRI853 gives up on the whole batch) is found by
 splitting the failing chunk in halves until the failing stars are alone; a star whose orbit
 comes back non-finite (e.g. started exactly at the centre of a cusped potential) is failed too.
@@ -42,8 +49,11 @@ class OrbitIntegrator:
 
         self._hamiltonian = gp.Hamiltonian(self.potential)
 
-    def orbits(self, pos_kpc: np.ndarray, vel_kms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sampled positions (3, time, star) in kpc and the times (Myr). Raises if gala fails."""
+    def orbits(self, pos_kpc: np.ndarray, vel_kms: np.ndarray, final: bool = False):
+        """Sampled positions (3, time, star) in kpc and the times (Myr). Raises if gala fails.
+
+        ``final``: also return the last phase-space point, (pos kpc (3, star), vel km/s (3, star)).
+        """
         import astropy.units as u
         import gala.dynamics as gd
         import gala.integrate as gi
@@ -55,7 +65,10 @@ class OrbitIntegrator:
             w0, dt=self.dt_myr * u.Myr, t1=0.0 * u.Myr, n_steps=int(self.n_steps),
             Integrator=getattr(gi, INTEGRATORS[self.integrator]), Integrator_kwargs=dict(self.integrator_kwargs))
         xyz = orbit.xyz.to_value(u.kpc).reshape(3, -1, n)
-        return xyz, orbit.t.to_value(u.Myr)
+        if not final:
+            return xyz, orbit.t.to_value(u.Myr)
+        end_vel = orbit[-1].v_xyz.to_value(u.km / u.s).reshape(3, n)     # only the last time step
+        return xyz, orbit.t.to_value(u.Myr), (xyz[:, -1, :].copy(), end_vel)
 
 
 @dataclass
@@ -67,51 +80,95 @@ class SummaryResult:
     circular: np.ndarray
     failed: np.ndarray
     errors: list[str]
+    z_turns: np.ndarray = None
+    duration: np.ndarray = None       # Myr integrated per star
 
 
 def _isolate(integrator: OrbitIntegrator, pos: np.ndarray, vel: np.ndarray, idx: np.ndarray):
-    """Integrate stars ``idx``; on an exception split in halves. Yields (idx, xyz, t) or (idx, None, msg)."""
+    """Integrate stars ``idx``; on an exception split in halves.
+
+    Yields (idx, xyz, t, end state) or (idx, None, msg, None)."""
     try:
-        xyz, t = integrator.orbits(pos[:, idx], vel[:, idx])
-        yield idx, xyz, t
+        xyz, t, end = integrator.orbits(pos[:, idx], vel[:, idx], final=True)
+        yield idx, xyz, t, end
     except Exception as exc:
         if len(idx) == 1:
-            yield idx, None, f"{type(exc).__name__}: {exc}"
+            yield idx, None, f"{type(exc).__name__}: {exc}", None
             return
         half = len(idx) // 2
         yield from _isolate(integrator, pos, vel, idx[:half])
         yield from _isolate(integrator, pos, vel, idx[half:])
 
 
-def _summarise_chunk(integrator, pos, vel, idx, extrema, circular_tolerance):
+def _unresolved(summ: dict, min_radial_turns: int) -> np.ndarray:
+    """Stars whose summaries are still bounds: too few radial turning points, or no vertical one."""
+    return ~summ["circular"] & ((summ["radial_turns"] < min_radial_turns) | (summ["z_turns"] < 1))
+
+
+def _extend(integrator, xyz, t, end, summ, extrema, circular_tolerance, min_radial_turns, max_segments):
+    """Continue the unresolved stars segment by segment; updates ``summ`` in place, returns durations."""
+    duration = np.full(xyz.shape[2], t[-1] - t[0])
+    active = np.flatnonzero(_unresolved(summ, min_radial_turns))
+    xyz, end = xyz[:, :, active], (end[0][:, active], end[1][:, active])
+    for _ in range(max_segments - 1):
+        if len(active) == 0:
+            break
+        try:
+            more, t_more, end = integrator.orbits(end[0], end[1], final=True)
+        except Exception:           # keep the bounds of this group rather than lose the stars
+            break
+        if not np.isfinite(more).all():
+            break
+        xyz = np.concatenate([xyz, more[:, 1:, :]], axis=1)
+        t = np.concatenate([t, t[-1] + (t_more[1:] - t_more[0])])
+        new = orbit_summaries(xyz, t, extrema, circular_tolerance)
+        for key, values in new.items():
+            summ[key][active] = values
+        duration[active] = t[-1] - t[0]
+        still = _unresolved(new, min_radial_turns)
+        active, xyz, end = active[still], xyz[:, :, still], (end[0][:, still], end[1][:, still])
+    return duration
+
+
+def _summarise_chunk(integrator, pos, vel, idx, extrema, circular_tolerance, min_radial_turns=0, max_segments=1):
     pieces = []
-    for sub, xyz, t in _isolate(integrator, pos, vel, idx):
+    for sub, xyz, t, end in _isolate(integrator, pos, vel, idx):
         if xyz is None:
             pieces.append((sub, None, t))
             continue
         finite = np.isfinite(xyz).all(axis=(0, 1))
         if not finite.all():
             pieces.append((sub[~finite], None, "non-finite orbit (integration diverged)"))
-            sub, xyz = sub[finite], xyz[:, :, finite]
+            sub, xyz, end = sub[finite], xyz[:, :, finite], (end[0][:, finite], end[1][:, finite])
         if len(sub):
-            pieces.append((sub, orbit_summaries(xyz, t, extrema, circular_tolerance), None))
+            summ = orbit_summaries(xyz, t, extrema, circular_tolerance)
+            summ["duration"] = _extend(integrator, xyz, t, end, summ, extrema, circular_tolerance,
+                                       min_radial_turns, max_segments)
+            pieces.append((sub, summ, None))
     return pieces
 
 
 def summarise_orbits(integrator: OrbitIntegrator, pos_kpc: np.ndarray, vel_kms: np.ndarray, *,
                      chunk_size: int = 20000, workers: int = 1, extrema: str = "mean",
-                     circular_tolerance: float = 1e-6, advance=None) -> SummaryResult:
-    """Integrate every star (columns of ``pos_kpc``/``vel_kms``, shape (3, N)) and summarise it."""
+                     circular_tolerance: float = 1e-6, advance=None, min_radial_turns: int = 0,
+                     max_segments: int = 1) -> SummaryResult:
+    """Integrate every star (columns of ``pos_kpc``/``vel_kms``, shape (3, N)) and summarise it.
+
+    With ``max_segments`` > 1, stars with fewer than ``min_radial_turns`` radial turning points
+    (or no vertical one) are continued, one ``integrator`` duration at a time."""
     n = pos_kpc.shape[1]
     values = {k: np.full(n, np.nan) for k in SUMMARY_KEYS}
     turns = np.zeros(n, np.int64)
     circular = np.zeros(n, bool)
     failed = np.zeros(n, bool)
+    z_turns = np.zeros(n, np.int64)
+    duration = np.full(n, np.nan)
     errors: list[str] = []
     chunks = [np.arange(i, min(i + chunk_size, n)) for i in range(0, n, max(1, chunk_size))]
 
     def work(idx):
-        return _summarise_chunk(integrator, pos_kpc, vel_kms, idx, extrema, circular_tolerance)
+        return _summarise_chunk(integrator, pos_kpc, vel_kms, idx, extrema, circular_tolerance,
+                                min_radial_turns, max_segments)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for pieces in pool.map(work, chunks):
@@ -125,6 +182,8 @@ def summarise_orbits(integrator: OrbitIntegrator, pos_kpc: np.ndarray, vel_kms: 
                     values[k][sub] = summ[k]
                 turns[sub] = summ["radial_turns"]
                 circular[sub] = summ["circular"]
+                z_turns[sub] = summ["z_turns"]
+                duration[sub] = summ["duration"]
             if advance is not None:
                 advance(1)
-    return SummaryResult(values, turns, circular, failed, errors)
+    return SummaryResult(values, turns, circular, failed, errors, z_turns, duration)

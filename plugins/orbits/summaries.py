@@ -58,7 +58,8 @@ def orbit_summaries(xyz: np.ndarray, times: np.ndarray, extrema: str = "mean",
 
     ``xyz``: positions (3, time, star) in kpc, Galactocentric Cartesian, on a uniform time grid
     ``times`` (Myr). Returns per-star arrays: ``zmax``, ``rperi``, ``rapo`` (kpc), ``ecc``,
-    ``period_r`` (Myr), ``radial_turns`` (number of radial turning points seen) and
+    ``period_r`` (Myr), ``radial_turns`` (number of radial turning points seen), ``z_turns``
+    (number of |z| maxima seen: 0 means zmax is a bound) and
     ``circular`` (True where the radius varies by less than ``circular_tolerance`` in
     eccentricity: turning points there are round-off, so no period is given).
     """
@@ -103,4 +104,4 @@ def orbit_summaries(xyz: np.ndarray, times: np.ndarray, extrema: str = "mean",
         period = np.where((turns >= 2) & ~circular, 2.0 * (last - first) / (turns - 1), np.nan)
     turns = np.where(circular, 0, turns)
     return {"zmax": zmax, "rperi": rperi, "rapo": rapo, "ecc": ecc, "period_r": period,
-            "radial_turns": turns.astype(np.int64), "circular": circular}
+            "radial_turns": turns.astype(np.int64), "circular": circular, "z_turns": n_z.astype(np.int64)}

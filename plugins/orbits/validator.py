@@ -25,8 +25,8 @@ from .selection import find_flag_columns, flagged_mask, reference_mask, unit_has
 
 STATUS_HELP = {
     "ok": "at least two radial turning points: pericentre, apocentre and radial period measured",
-    "too_short": "fewer than two radial turning points in the integration: rperi/rapo are the extremes "
-                 "reached (ecc a lower bound), no radial period; integrate longer",
+    "too_short": "fewer than two radial turning points even at max_duration_myr: rperi/rapo are the extremes "
+                 "reached (ecc a lower bound), no radial period; raise max_duration_myr",
     "circular": "radius constant to round-off: ecc ~ 0, no radial period",
     "failed": "the integration raised or diverged for this star; its summaries are NaN",
     "nan_input": "non-finite phase-space coordinates: skipped",
@@ -88,7 +88,15 @@ class GalaOrbits(Validator):
         version: str | None = Field(None, description="MilkyWayPotential version: v1 or v2 (only for that name).")
         potential_parameters: dict = Field(default_factory=dict, description=(
             "keyword arguments for the potential's constructor (numbers in kpc, Myr, Msun, rad)."))
-        duration_myr: float = Field(100.0, gt=0, description="integration time (Myr); the lesson uses 100 and 500.")
+        duration_myr: float = Field(100.0, gt=0, description=(
+            "integration time (Myr) of the first segment, and of every continuation; the lesson uses 100 and 500."))
+        max_duration_myr: float | None = Field(2000.0, gt=0, description=(
+            "continue a star's orbit, duration_myr at a time, until it shows min_radial_turns radial turning "
+            "points and a vertical one, or this total is reached (rounded up to whole segments); null = exactly "
+            "duration_myr for every star (summaries of short orbits are then bounds, orbit_status too_short)."))
+        min_radial_turns: int = Field(2, ge=1, description=(
+            "radial turning points (pericentres + apocentres) a star's orbit must show before it stops: "
+            "2 = one of each, so r_peri, r_apo and the eccentricity are measured, not bounded."))
         step_myr: float = Field(1.0, gt=0, description="time step (Myr); the lesson uses 1.")
         integrator: Literal["leapfrog", "dopri853", "rk5", "ruth4"] = Field(
             "leapfrog", description="gala integrator: leapfrog (gala's default), dopri853, rk5 or ruth4.")
@@ -138,6 +146,10 @@ class GalaOrbits(Validator):
             raise RecipeError(f"duration_myr ({c.duration_myr}) must be a whole number (>= 2) of step_myr "
                               f"({c.step_myr}) steps")
         self.n_steps = int(round(n_steps))
+        self.max_segments = 1
+        if c.max_duration_myr is not None:
+            # whole segments of duration_myr, rounded up; never shorter than one segment
+            self.max_segments = max(1, int(np.ceil(c.max_duration_myr / c.duration_myr - 1e-9)))
         self.potential = build_potential(c.potential, c.version, c.potential_parameters)
 
     # ------------------------------------------------------------------
@@ -177,7 +189,8 @@ class GalaOrbits(Validator):
         with ctx.progress("integrating orbits", total=n_chunks) as advance:
             res = summarise_orbits(integrator, pos[:, run_rows], vel[:, run_rows], chunk_size=c.chunk_size,
                                    workers=workers, extrema=c.extrema, circular_tolerance=c.circular_tolerance,
-                                   advance=advance)
+                                   advance=advance, min_radial_turns=c.min_radial_turns,
+                                   max_segments=self.max_segments)
         seconds = time.perf_counter() - t0
 
         values = {col: np.full(n, np.nan) for col in SUMMARY_COLUMNS}
@@ -189,6 +202,10 @@ class GalaOrbits(Validator):
                                                        np.where(res.radial_turns >= 2, "ok", "too_short")))
         status[run_rows] = sub
         integrated = np.isin(status, INTEGRATED_STATUSES)
+        duration = np.full(n, np.nan)
+        duration[run_rows] = np.where(res.failed, np.nan, res.duration)
+        zmax_bound = np.zeros(n, bool)
+        zmax_bound[run_rows] = ~res.failed & ~res.circular & (res.z_turns < 1)
         halo = halo_like(toomre, values["orbit_zmax"], values["orbit_ecc"], c.halo_toomre_limit,
                          c.halo_zmax_limit, c.halo_ecc_limit)
 
@@ -196,7 +213,10 @@ class GalaOrbits(Validator):
         for col, (_, unit, desc) in SUMMARY_COLUMNS.items():
             cols.add(col, values[col], unit=unit,
                      description=f"{desc}; {c.potential}{'/' + c.version if c.version else ''}, "
-                                 f"{c.duration_myr:g} Myr at {c.step_myr:g} Myr (NaN: not integrated)")
+                                 f"{self._duration_text()} at {c.step_myr:g} Myr (NaN: not integrated)")
+        cols.add("orbit_duration", duration, unit="Myr",
+                 description="time each orbit was integrated (continued until its summaries were measured, or "
+                             "the maximum was reached)")
         cols.add("orbit_status", status.astype(str),
                  description="orbit result: " + "; ".join(f"{k} = {v}" for k, v in STATUS_HELP.items()))
         cols.add("E", energy, unit=UNITS["E"], description=f"specific orbital energy v^2/2 + Phi ({c.potential})")
@@ -218,7 +238,7 @@ class GalaOrbits(Validator):
 
         summary = self._summary(table, ctx, flag_cols, flagged, reference, selected, finite, status, integrated, halo,
                                 {**values, "E": energy, "L_z": lz, "v_toomre": toomre}, toomre_from,
-                                seconds, workers, res.errors)
+                                seconds, workers, res.errors, duration, zmax_bound)
         if getattr(ctx, "figures_enabled", False):
             self._figures(table, ids, ctx, integrator, pos, vel, flag_cols, flagged, reference, integrated, halo,
                           values, energy, lz, (U, V, W), seed)
@@ -248,7 +268,7 @@ class GalaOrbits(Validator):
         return "halo-like orbit: " + (" or ".join(parts) if parts else "no criterion enabled")
 
     def _summary(self, table, ctx, flag_cols, flagged, reference, selected, finite, status, integrated, halo,
-                 quantities, toomre_from, seconds, workers, errors) -> dict:
+                 quantities, toomre_from, seconds, workers, errors, duration, zmax_bound) -> dict:
         c = self.config
         frame_step, frame = _recorded_frame(ctx)
         ref_only = reference & ~flagged & integrated
@@ -263,8 +283,11 @@ class GalaOrbits(Validator):
         return {
             "potential": describe_potential(self.potential, c.potential, c.version, c.potential_parameters),
             "integration": {"integrator": c.integrator, "step_myr": c.step_myr, "duration_myr": c.duration_myr,
+                            "max_duration_myr": c.max_duration_myr, "min_radial_turns": c.min_radial_turns,
                             "n_steps": self.n_steps, "extrema": c.extrema, "chunk_size": c.chunk_size,
-                            "workers": workers, "seconds": round(seconds, 3)},
+                            "workers": workers, "seconds": round(seconds, 3),
+                            "duration_per_star_myr": self._duration_stats(duration[integrated])},
+            "bounds": self._bounds(status, integrated, zmax_bound),
             "frame": ({"recorded_by": frame_step, "parameters": frame} if frame_step else
                       "no step recorded a frame: the phase-space columns are used as given"),
             "columns": {"position": {n: table.info[n].unit or c.length_unit for n in c.position_columns},
@@ -287,6 +310,39 @@ class GalaOrbits(Validator):
                                 "two-sided two-sample KS test (scipy.stats.ks_2samp)"),
             **({"integration_errors": errors} if errors else {}),
         }
+
+    def _duration_text(self) -> str:
+        c = self.config
+        if c.max_duration_myr is None or self.max_segments == 1:
+            return f"{c.duration_myr:g} Myr"
+        return (f"{c.duration_myr:g}-{c.max_duration_myr:g} Myr (continued until {c.min_radial_turns} radial "
+                "turning points)")
+
+    @staticmethod
+    def _duration_stats(d: np.ndarray) -> dict:
+        d = d[np.isfinite(d)]
+        if not len(d):
+            return {}
+        values, counts = np.unique(np.round(d, 6), return_counts=True)
+        return {"median": float(np.median(d)), "max": float(d.max()),
+                "stars_by_duration": {f"{v:g}": int(k) for v, k in zip(values, counts)}}
+
+    @staticmethod
+    def _bounds(status, integrated, zmax_bound) -> dict:
+        """How many integrated stars have summaries that are bounds rather than measurements."""
+        n_int = int(integrated.sum())
+        short = int((status == "too_short").sum())
+        zb = int((zmax_bound & integrated).sum())
+        return {"integrated": n_int,
+                "radial_bounds": short,
+                "radial_measured": n_int - short - int((status == "circular").sum()),
+                "zmax_bounds": zb,
+                "fraction_with_bounds": round((short + int((zmax_bound & integrated & (status != "too_short")).sum()))
+                                              / n_int, 6) if n_int else None,
+                "meaning": ("radial_bounds: orbits with fewer than the required radial turning points even at "
+                            "max_duration_myr, whose orbit_rperi/orbit_rapo are the extremes reached (orbit_ecc a "
+                            "lower bound, no period); zmax_bounds: no vertical turning point, orbit_zmax is the "
+                            "largest |z| reached (a lower bound)")}
 
     def _rank_column(self, table, flag_cols) -> str:
         c = self.config
