@@ -20,12 +20,26 @@ import pandas as pd
 _SCALE = float(2 ** 64)
 
 
-def _key(seed: int, purpose: str) -> str:
-    return hashlib.sha256(f"{int(seed)}:{purpose}".encode()).hexdigest()[:16]
+def _key(seed: int, purpose: str) -> np.uint64:
+    return np.uint64(int.from_bytes(hashlib.sha256(f"{int(seed)}:{purpose}".encode()).digest()[:8], "little"))
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """A well-mixed 64-bit function of each element (wrapping uint64 arithmetic; Steele et al. 2014)."""
+    x = np.asarray(x, dtype=np.uint64).copy()
+    with np.errstate(over="ignore"):
+        x += np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def row_hash(ids, seed: int, purpose: str) -> np.ndarray:
-    """uint64 hash per id (ints or strings), salted by ``seed`` and ``purpose``."""
+    """uint64 hash per id (ints or strings), salted by ``seed`` and ``purpose``.
+
+    pandas hashes the id (its hash key applies to text only), then the salt is
+    mixed in with splitmix64, so every (seed, purpose) gives an independent hash.
+    """
     ids = np.asarray(ids)
     if ids.dtype.kind in "iub":
         ids = ids.astype(np.int64)
@@ -35,7 +49,7 @@ def row_hash(ids, seed: int, purpose: str) -> np.ndarray:
         ids = ids.astype(np.int64)
     else:
         ids = ids.astype(object).astype(str).astype(object)
-    return pd.util.hash_array(ids, hash_key=_key(seed, purpose), categorize=False)
+    return _splitmix64(pd.util.hash_array(ids, categorize=False) ^ _key(seed, purpose))
 
 
 SAMPLE_PURPOSE = "sample"

@@ -9,7 +9,8 @@ pytest.importorskip("gala")
 
 from toolkit.core import ColumnInfo, Columns, RecipeError, StageError  # noqa: E402
 from toolkit.core.testing import assert_chunk_pure  # noqa: E402
-from toolkit.plugins.orbits.selection import reference_mask, unit_hash  # noqa: E402
+from toolkit.core import unit_interval  # noqa: E402
+from toolkit.plugins.orbits.selection import reference_mask  # noqa: E402
 from toolkit.plugins.orbits.synthetic import solar_neighbourhood  # noqa: E402
 from toolkit.plugins.orbits.validator import GalaOrbits  # noqa: E402
 
@@ -59,7 +60,7 @@ def test_reference_sample_is_a_per_row_hash():
     assert (reference_mask(ids, 0.25, seed=4) != chosen).any()                   # the seed matters
     assert reference_mask(ids, 1.0, seed=3).all()
     strings = np.array([f"star-{i}" for i in range(100)], dtype=object)
-    assert np.array_equal(unit_hash(strings, 1), unit_hash(strings.copy(), 1))
+    assert np.array_equal(unit_interval(strings, 1, "x"), unit_interval(strings.copy(), 1, "x"))
 
 
 def test_only_flagged_and_reference_rows_are_integrated(stars, ctx):

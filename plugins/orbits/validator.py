@@ -14,14 +14,15 @@ from typing import Literal
 
 import numpy as np
 
-from toolkit.core import Columns, Config, Field, RecipeError, StageError, Table, Validation, Validator
+from toolkit.core import (Columns, Config, Field, RecipeError, StageError, Table, Validation, Validator,
+                          unit_interval)
 
 from . import figures as figs
 from .comparison import compare_samples
 from .halo import energy_and_lz, halo_like, lsr_velocity_from_phase_space
 from .integration import OrbitIntegrator, summarise_orbits
 from .potentials import build_potential, describe_potential
-from .selection import find_flag_columns, flagged_mask, reference_mask, unit_hash
+from .selection import find_flag_columns, flagged_mask, reference_mask
 
 STATUS_HELP = {
     "ok": "at least two radial turning points: pericentre, apocentre and radial period measured",
@@ -380,7 +381,8 @@ class GalaOrbits(Validator):
         top = cand[order[: c.n_orbit_plots]]
         ref_rows = np.flatnonzero(reference & ~flagged & integrated)
         if len(ref_rows) > c.n_reference_orbits:
-            ref_rows = ref_rows[np.argsort(unit_hash(ids[ref_rows], seed + 1), kind="stable")[: c.n_reference_orbits]]
+            order = np.argsort(unit_interval(ids[ref_rows], seed, "orbits.figure"), kind="stable")
+            ref_rows = ref_rows[order[: c.n_reference_orbits]]
         if len(top) == 0 and len(ref_rows) == 0:
             return
         flagged_orbits = []
