@@ -232,6 +232,7 @@ class Detectors:
         self.legacy: dict[str, object] = {}     # whole-table detect() results (memory only)
         self.scores: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
         self.flags: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
+        self._all: dict[str, np.ndarray] = {}
         self.cuts: dict[str, float | None] = {}
         for step in steps:
             if not step.component.can_fit() and executor != "memory":
@@ -296,20 +297,29 @@ class Detectors:
                 chunk = chunk.with_columns(_detector_columns(step, fitted, chunk, score, flag, extra))
         return chunk
 
+    def all_scores(self, step: Step) -> np.ndarray:
+        """Every row's score for a step, in row order (one array, made once)."""
+        if step.name not in self._all:
+            parts = self.scores[step.name]
+            whole = np.concatenate(parts) if parts else np.empty(0)
+            # the chunks' scores become views into the one array (no second copy is kept)
+            self.scores[step.name] = np.split(whole, np.cumsum([len(p) for p in parts])[:-1]) if parts else []
+            self._all[step.name] = whole
+        return self._all[step.name]
+
     def thresholds(self) -> None:
         for step in self.steps:
             if step.name not in self.fitted:
                 continue
             cfg = step.component.threshold
-            scores = np.concatenate(self.scores[step.name]) if self.scores[step.name] else np.empty(0)
-            self.cuts[step.name] = threshold_cut(scores, cfg) if cfg is not None else None
+            self.cuts[step.name] = threshold_cut(self.all_scores(step), cfg) if cfg is not None else None
 
     def finish(self, sample_table: Table, table: Table) -> dict:
         """Save models, draw figures (``table``: the rows validators see); returns per-detector summaries."""
         ctx = self.stages.ctx
         out = {}
         for step in self.steps:
-            scores = np.concatenate(self.scores[step.name]) if self.scores[step.name] else np.empty(0)
+            scores = self.all_scores(step)
             ctx.step = f"{step.stage}.{step.name}"
             if step.name in self.fitted:
                 fitted, cfg = self.fitted[step.name], step.component.threshold
@@ -473,7 +483,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     stages.done(detectors.steps)
     table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
     detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
-    scores = {s.name: np.concatenate(detectors.scores[s.name]) for s in detectors.steps}
+    scores = {s.name: detectors.all_scores(s) for s in detectors.steps}
     flags = {s.name: np.concatenate(detectors.flags[s.name]) for s in detectors.steps}
 
     validation = {}
@@ -511,8 +521,10 @@ def _check_ids_across_chunks(hashes: list[np.ndarray], id_column: str, source: s
     """Repeated ids in different chunks of a streamed source (equal ids have equal hashes)."""
     if len(hashes) < 2:
         return
-    h = np.sort(np.concatenate(hashes))
-    repeats = int((h[1:] == h[:-1]).sum())
+    h = np.concatenate(hashes)
+    hashes.clear()   # one copy of the hashes at a time (270 MB for 33.8 million rows)
+    h.sort()
+    repeats = int(np.count_nonzero(h[1:] == h[:-1]))
     if repeats:
         raise StageError(f"source {source}: the id column '{id_column}' repeats {repeats} value(s) across chunks. "
                          "Choose a unique id column (the source's id_column), or remove the duplicate rows first.")

@@ -68,7 +68,8 @@ def threshold_cut(scores: np.ndarray, config: ThresholdConfig) -> float | None:
         return med + float(v) * MAD_TO_SIGMA * float(np.median(np.abs(finite - med)))
     n_flag = math.ceil(v * finite.size) if m == "top_fraction" else int(v)
     n_flag = min(max(n_flag, 1), finite.size)
-    return float(np.partition(finite, finite.size - n_flag)[finite.size - n_flag])
+    finite.partition(finite.size - n_flag)   # in place: ``finite`` is already a copy
+    return float(finite[finite.size - n_flag])
 
 
 def apply_cut(scores: np.ndarray, cut: float | None, upper: float | None = None) -> np.ndarray:

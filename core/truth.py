@@ -14,7 +14,7 @@ def truth_recovery(labels, scores: dict[str, np.ndarray], flags: dict[str, np.nd
     and ``flags``: per detector step, one value per row. ``normal`` names the
     ordinary populations; all others are also pooled as ``anomalous``.
     """
-    from sklearn.metrics import roc_auc_score
+    from scipy.stats import rankdata
 
     labels = pd.Categorical(labels)
     names = [str(c) for c in labels.categories]
@@ -28,15 +28,24 @@ def truth_recovery(labels, scores: dict[str, np.ndarray], flags: dict[str, np.nd
         score = np.asarray(score, float)
         flag = np.asarray(flags.get(det, np.zeros(len(score), bool)), bool)
         ok = np.isfinite(score)
+        ranks = rankdata(score[ok])            # one sort per detector, shared by every population
         res = {}
         for pop, is_pop in groups.items():
             n = int(is_pop.sum())
-            y = is_pop[ok]
-            auc = float(roc_auc_score(y, score[ok])) if 0 < y.sum() < len(y) else None
             tp = int((flag & is_pop).sum())
+            auc = _auc(ranks, is_pop[ok])
             res[pop] = {"n": n, "roc_auc": None if auc is None else round(auc, 4),
                         "recall": round(tp / n, 4) if n else None,
                         "precision": round(tp / int(flag.sum()), 4) if flag.any() else None,
                         "flagged": tp}
         out[det] = res
     return out
+
+
+def _auc(ranks: np.ndarray, positive: np.ndarray) -> float | None:
+    """ROC AUC from average ranks (the Mann-Whitney U; ties count one half, as in scikit-learn)."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
