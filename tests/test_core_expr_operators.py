@@ -34,3 +34,32 @@ def test_not_equal_is_the_complement_of_equal_on_finite_values():
     eq = Expression("q == 'AAA'").evaluate(DF)
     ne = Expression("q != 'AAA'").evaluate(DF)
     assert (eq ^ ne).all()
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("-a < -1.5", [False, True, True, False]),         # unary minus on a column
+    ("+a > 1.5", [False, True, True, False]),          # unary plus changes nothing
+    ("a * -1 == -3", [False, False, True, False]),
+    ("--a == a", [True, True, True, False]),
+])
+def test_unary_plus_and_minus(text, expected):
+    assert list(Expression(text).evaluate(DF)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "a > 1 and a.real > 0",                 # every operand of and/or is checked, not only the first
+    "a > 1 or __import__('os')",
+    "a > 1 and (b > 2 or q.upper() == 'X')",
+    "1 < a.real",                           # every side of a comparison is checked
+    "a < 2 < __builtins__",
+])
+def test_unsafe_parts_inside_boolean_and_comparison_chains_are_rejected(text):
+    from toolkit.core import RecipeError
+
+    with pytest.raises(RecipeError, match="not allowed"):
+        Expression(text)
+
+
+def test_columns_come_from_every_operand():
+    assert Expression("a > 1 and b > 2 or c").columns == ["a", "b", "c"]
+    assert Expression("0 < a < b <= `B-V`").columns == ["a", "b", "B-V"]
