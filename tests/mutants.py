@@ -20,6 +20,7 @@ Exit status 0 whatever survives (the list is for people); 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import subprocess
 import sys
@@ -52,11 +53,30 @@ def config(modules: list[str], tests: list[str], timeout_s: float) -> str:
             "[cosmic-ray.distributor]\nname = \"local\"\n")
 
 
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions of every type annotation in a module. With ``from __future__ import
+    annotations`` they are never evaluated, so a mutant inside one is equivalent, not a survivor."""
+    tree = ast.parse(path.read_text())
+    if not any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and
+               any(a.name == "annotations" for a in n.names) for n in tree.body):
+        return []
+    nodes = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            nodes.append(node.returns)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            nodes.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            nodes.append(node.annotation)
+    return [((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in nodes]
+
+
 def survivors(session: Path) -> tuple[dict, list[str]]:
-    """Outcome counts and one description per survivor, from ``cosmic-ray dump``."""
+    """Outcome counts and one description per survivor, from ``cosmic-ray dump``; survivors inside
+    type annotations are counted as ``equivalent (annotation)`` and not listed."""
     dump = subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "dump", str(session)], capture_output=True,
                           text=True, check=True, cwd=ROOT).stdout
-    counts, lines = {}, []
+    counts, lines, spans = {}, [], {}
     for raw in dump.splitlines():
         item, result = json.loads(raw)
         outcome = (result or {}).get("test_outcome") or "pending"
@@ -64,6 +84,13 @@ def survivors(session: Path) -> tuple[dict, list[str]]:
             outcome = result["worker_outcome"]                 # exception / abnormal / skipped
         counts[outcome] = counts.get(outcome, 0) + 1
         if outcome == "survived":
+            m0 = item["mutations"][0]
+            start = tuple(m0["start_pos"])
+            if any(a <= start < b for a, b in spans.setdefault(m0["module_path"],
+                                                               annotation_spans(ROOT / m0["module_path"]))):
+                counts["survived"] -= 1
+                counts["equivalent (annotation)"] = counts.get("equivalent (annotation)", 0) + 1
+                continue
             for m in item["mutations"]:
                 diff = "\n".join(line for line in (result.get("diff") or "").splitlines()
                                  if line[:1] in "+-" and line[:3] not in ("+++", "---"))
