@@ -78,6 +78,7 @@ def test_saved_model_round_trip_gives_identical_scores(cls, params, tmp_path):
     assert out.columns.data["insample_det"].all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls,params", DETECTORS[:2], ids=IDS[:2])
 def test_same_seed_same_scores_other_seed_other_scores(cls, params, tmp_path):
     table = make_table()
@@ -106,6 +107,7 @@ def test_train_fraction_scores_only_held_out_rows(tmp_path):
     assert not out.flag[np.isnan(out.score)].any()
 
 
+@pytest.mark.slow
 def test_lesson_architectures_and_full_batch(tmp_path):
     table = make_table()
     for layers in ([20, 6, 2], [100, 20, 4]):
@@ -120,6 +122,7 @@ def test_lesson_architectures_and_full_batch(tmp_path):
         assert model.estimator.history["epochs_run"] == 5 and model.estimator.history["validation"] == []
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_keeps_best_weights(tmp_path):
     det = AutoencoderDetector(features=FEATURES, layers=[6, 2], epochs=200, batch_size=32, learning_rate=0.05,
                               patience=2, policy="fit_all")
@@ -207,6 +210,7 @@ def test_pyod_unknown_model_is_named():
 
 # -- toolkit score ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_score_saved_model_writes_scored_table_with_identical_scores(tmp_path):
     table = make_table()
     out = AutoencoderDetector(features=FEATURES, policy="fit_all", threshold={"method": "top_k", "value": 4},
@@ -244,6 +248,7 @@ def test_load_model_on_a_folder_without_model_json(tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.slow
 def test_scoring_is_chunk_pure(tmp_path):
     table = make_table()
     AutoencoderDetector(features=FEATURES, policy="fit_all", **FAST_AE).detect(table, run_ctx(tmp_path))
