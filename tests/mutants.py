@@ -35,7 +35,8 @@ PYTEST = f"{sys.executable} -m pytest -x -q -p no:cacheprovider"
 TARGETS = {
     "expr": (["core/expr.py"], ["tests/test_core_expr.py", "tests/test_core_expr_operators.py"]),
     "thresholds": (["plugins/detectors/thresholds.py"],
-                   ["tests/test_detectors_thresholds_policy.py", "tests/test_detectors_threshold_rounding.py"]),
+                   ["tests/test_detectors_thresholds_policy.py", "tests/test_detectors_threshold_rounding.py",
+                    "tests/test_detectors_threshold_bounds.py"]),
     "summaries": (["plugins/orbits/summaries.py"],
                   ["tests/test_orbits_summaries.py", "tests/test_orbits_summaries_fallbacks.py"]),
     "mixture": (["plugins/mixture/gaussian_overlap.py", "plugins/mixture/epicyclic.py"],
