@@ -46,9 +46,16 @@ def test_no_finite_score_means_no_cut():
 @pytest.mark.parametrize("cfg,text", [
     (dict(method="fixed", value=10, upper=45), "score >= 10, score <= 45"),
     (dict(method="top_fraction", value=0.02), "top 2% of scores"),
+    (dict(method="top_fraction", value=0.02, upper=3), "top 2% of scores, score <= 3"),
+    (dict(method="top_k", value=5, upper=0.5), "top 5 scores, score <= 0.5"),
     (dict(method="top_k", value=5), "top 5 scores"),
     (dict(method="mad", value=3), "score >= median + 3 x 1.4826 x MAD"),
     (dict(method="none", upper=3), "no flags"),
 ])
 def test_describe(cfg, text):
     assert ThresholdConfig(**cfg).describe() == text
+
+
+def test_default_is_the_top_one_percent():
+    cfg = ThresholdConfig()
+    assert (cfg.method, cfg.value, cfg.upper) == ("top_fraction", 0.01, None)
