@@ -26,3 +26,22 @@ test: env
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# -- added: the quick subset, README figures, mutation testing -----------------------------------
+.PHONY: test-quick readme-figures mutants
+
+# everything but the tests marked slow (end-to-end recipe runs, fresh README figures)
+test-quick: env
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# recompute every figure README.md states; prints a diff, exit 1 when README disagrees
+# (add ARGS=--write-readme to update README.md and benchmarks/readme_figures.json)
+readme-figures: env
+	$(BIN)/python benchmarks/readme_figures.py $(ARGS)
+
+# mutation testing on demand (cosmic-ray; edits sources in place while it runs, restores them);
+# MUTANTS=core for all of core/, see tests/mutants.py --list and docs/developer.md
+MUTANTS ?=
+mutants: env
+	$(BIN)/python -m pip install --quiet -e ".[mutants]"
+	$(BIN)/python tests/mutants.py $(MUTANTS)

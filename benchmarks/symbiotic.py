@@ -24,12 +24,62 @@ DEREDDENED_COLOURS = ["ug_0", "vg_0", "gi_0", "jk_0"]
 NIGHTLY = ["u_minus_g", "v_minus_g", "u_minus_v", "g_minus_i", "r_minus_i"]
 
 
-def report(label: str, score: np.ndarray, flag: np.ndarray, is_sym: np.ndarray) -> None:
+def rates(score: np.ndarray, flag: np.ndarray, is_sym: np.ndarray) -> dict:
+    """ROC AUC of the score for the injected symbiotics, recall and precision of the flags."""
     ok = np.isfinite(score)
-    auc = roc_auc_score(is_sym[ok], score[ok])
     tp = int((flag & is_sym).sum())
-    print(f"{label:<48s} AUC {auc:5.3f}  recall {tp / is_sym.sum():5.3f}  precision {tp / max(flag.sum(), 1):5.3f}"
-          f"  ({tp}/{int(is_sym.sum())} symbiotics in {int(flag.sum())} flags)")
+    return {"auc": float(roc_auc_score(is_sym[ok], score[ok])), "recall": tp / int(is_sym.sum()),
+            "precision": tp / max(int(flag.sum()), 1), "tp": tp, "n_flags": int(flag.sum())}
+
+
+#: key -> (label, detector, extra config, features); None detector: the recipe's own step
+CHOICES = {
+    "vae_mags": ("recipe vae on 9 magnitudes (seed)", None, "vae", None),
+    "pca_mags": ("recipe pca on 9 magnitudes (seed)", None, "pca", None),
+    "vae_colours": ("vae on dereddened + nightly colours", "detect.vae",
+                    {"layers": [16], "latent": 3, "batch_size": 64, "patience": None}, DEREDDENED_COLOURS + NIGHTLY),
+    "iforest_mags": ("isolation_forest on magnitudes", "detect.isolation_forest", {}, MAGS),
+    "iforest_colours": ("isolation_forest on dereddened + nightly colours", "detect.isolation_forest", {},
+                        DEREDDENED_COLOURS + NIGHTLY),
+    "pca_colours": ("pca on dereddened + nightly colours", "detect.pca", {}, DEREDDENED_COLOURS + NIGHTLY),
+}
+
+
+def measure(epochs: int = 100, seed: int = 42, log=print) -> dict:
+    """Run the recipe offline and every choice in CHOICES on its rows; the README's table comes from here
+    (benchmarks/readme_figures.py)."""
+    registry = get_registry()
+    recipe = load_recipe("recipes/symbiotic.yaml", registry, seed=seed,
+                         overrides=["source.with.retries=0", "source.with.timeout_s=5",
+                                    f"detectors.0.with.epochs={epochs}"])
+    ctx = RunContext(seed=recipe.seed, show_progress=False)
+    t0 = time.perf_counter()
+    res = run_recipe(recipe, registry, ctx)
+    log(f"recipe: {time.perf_counter() - t0:.1f} s wall; {res.rows['source']} mock rows -> {res.rows['after_cuts']} "
+        f"after cuts; stage timings (s): " + ", ".join(f"{k}={v:.2f}" for k, v in res.timings.items()))
+    table = res.table
+    is_sym = (table.data["truth_population"] == "symbiotic").to_numpy()
+    known = res.validation["known"]["catalogs"]["mock_known"]
+    log(f"known-catalogue match (mock_known): {known['n_in_table']} known in table; "
+        + ", ".join(f"{k}: recall {v['recall']}" for k, v in known["flags"].items()))
+    threshold = {"method": "top_fraction", "value": 0.02}
+    results = {}
+    for key, (label, use, extra, feats) in CHOICES.items():
+        t1 = time.perf_counter()
+        if use is None:
+            score, flag = table.array(f"score_{extra}"), table.data[f"flag_{extra}"].to_numpy(bool)
+        else:
+            entry = registry.get(use, "detector")
+            if use == "detect.vae":
+                extra = {**extra, "epochs": epochs}
+            comp = entry.cls(features=feats, nan_policy="median", policy="fit_all", threshold=threshold, **extra)
+            ctx.step = f"detectors.bench_{use}"
+            det = comp.detect(table, ctx)
+            score, flag = np.asarray(det.score, float), np.asarray(det.flag, bool)
+        r = results[key] = rates(score, flag, is_sym)
+        log(f"{label:<48s} AUC {r['auc']:5.3f}  recall {r['recall']:5.3f}  precision {r['precision']:5.3f}"
+            f"  ({r['tp']}/{int(is_sym.sum())} symbiotics in {r['n_flags']} flags; {time.perf_counter() - t1:.1f} s)")
+    return {"n_symbiotic": int(is_sym.sum()), "results": results}
 
 
 def main() -> None:
@@ -37,38 +87,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args()
-    registry = get_registry()
-    recipe = load_recipe("recipes/symbiotic.yaml", registry, seed=args.seed,
-                         overrides=["source.with.retries=0", "source.with.timeout_s=5",
-                                    f"detectors.0.with.epochs={args.epochs}"])
-    ctx = RunContext(seed=recipe.seed, show_progress=False)
-    t0 = time.perf_counter()
-    res = run_recipe(recipe, registry, ctx)
-    print(f"recipe: {time.perf_counter() - t0:.1f} s wall; {res.rows['source']} mock rows -> {res.rows['after_cuts']} "
-          f"after cuts; stage timings (s): " + ", ".join(f"{k}={v:.2f}" for k, v in res.timings.items()))
-    table = res.table
-    is_sym = (table.data["truth_population"] == "symbiotic").to_numpy()
-    for det in ("vae", "pca"):
-        report(f"recipe {det} on 9 magnitudes (seed)", table.array(f"score_{det}"),
-               table.data[f"flag_{det}"].to_numpy(bool), is_sym)
-    known = res.validation["known"]["catalogs"]["mock_known"]
-    print(f"known-catalogue match (mock_known): {known['n_in_table']} known in table; "
-          + ", ".join(f"{k}: recall {v['recall']}" for k, v in known["flags"].items()))
-    threshold = {"method": "top_fraction", "value": 0.02}
-    choices = [("detect.vae", {"layers": [16], "latent": 3, "epochs": args.epochs, "batch_size": 64, "patience": None},
-                DEREDDENED_COLOURS + NIGHTLY),
-               ("detect.isolation_forest", {}, MAGS),
-               ("detect.isolation_forest", {}, DEREDDENED_COLOURS + NIGHTLY),
-               ("detect.pca", {}, DEREDDENED_COLOURS + NIGHTLY)]
-    for use, extra, feats in choices:
-        entry = registry.get(use, "detector")
-        comp = entry.cls(features=feats, nan_policy="median", policy="fit_all", threshold=threshold, **extra)
-        ctx.step = f"detectors.bench_{use}"
-        t1 = time.perf_counter()
-        det = comp.detect(table, ctx)
-        label = f"{use.split('.')[-1]} on {'magnitudes' if feats is MAGS else 'dereddened + nightly colours'}"
-        report(label, np.asarray(det.score, float), np.asarray(det.flag, bool), is_sym)
-        print(f"{'':<48s} ({time.perf_counter() - t1:.1f} s)")
+    measure(args.epochs, args.seed)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def threshold_cut(scores: np.ndarray, config: ThresholdConfig) -> float | None:
     if m == "mad":
         med = float(np.median(finite))
         return med + float(v) * MAD_TO_SIGMA * float(np.median(np.abs(finite - med)))
-    n_flag = math.ceil(v * finite.size) if m == "top_fraction" else int(v)
+    # round first: 0.07 * 100 is 7.000000000000001 in floating point, and must flag 7, not 8
+    n_flag = math.ceil(round(v * finite.size, 9)) if m == "top_fraction" else int(v)
     n_flag = min(max(n_flag, 1), finite.size)
     finite.partition(finite.size - n_flag)   # in place: ``finite`` is already a copy
     return float(finite[finite.size - n_flag])

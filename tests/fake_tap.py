@@ -9,7 +9,9 @@ pyvo does not ask for /capabilities or /tables for these calls, so they are abse
 Responses are registered with ``tap.respond(match, answer)``: ``match`` is a
 substring of the ADQL (case-insensitive; None matches anything), ``answer`` a
 VOTable file, an astropy Table, or ``callable(query, uploads) -> Table`` (uploads:
-name -> astropy Table, as the client sent them). Failures are simulated with
+name -> astropy Table, as the client sent them). ``tap.serve(match, table)`` instead
+answers like a database holding ``table``: the query's WHERE, TOP and select list are
+applied (tests/fake_adql.py), so a client test sees its own selection's rows. Failures are simulated with
 ``fail_next(n, status)`` (HTTP errors), ``delay_s`` (a slow service: the reply
 comes after the client's timeout) and the ``refused_url`` fixture (nothing listens).
 Every request is recorded in ``tap.requests``.
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
+from fake_adql import AdqlError
 
 DATA = Path(__file__).parent / "data"
 
@@ -76,9 +80,11 @@ def _votable_bytes(table) -> bytes:
 
 
 def _error_votable(message: str) -> bytes:
+    from xml.sax.saxutils import escape
+
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.3" '
             f'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results">'
-            f'<INFO name="QUERY_STATUS" value="ERROR">{message}</INFO></RESOURCE></VOTABLE>').encode()
+            f'<INFO name="QUERY_STATUS" value="ERROR">{escape(message)}</INFO></RESOURCE></VOTABLE>').encode()
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -117,6 +123,17 @@ class FakeTap:
         self.responses.append((match, answer))
         return self
 
+    def serve(self, match: str | None, table) -> "FakeTap":
+        """Answer queries containing ``match`` from ``table`` (an astropy Table or a VOTable file)
+        as a database would: WHERE, TOP and the select list applied; a condition the fake
+        cannot evaluate, or a column the table lacks, is answered as the service's error."""
+        from astropy.table import Table as ATable
+
+        from fake_adql import answer_query
+
+        rows = ATable.read(table, format="votable") if isinstance(table, (str, Path)) else table
+        return self.respond(match, lambda query, uploads: answer_query(query, rows))
+
     def fail_next(self, n: int, status: int = 503) -> "FakeTap":
         """The next ``n`` requests get HTTP ``status`` (a plain-text body, like a proxy's)."""
         self.failures.extend([status] * n)
@@ -138,7 +155,10 @@ class FakeTap:
         for match, answer in self.responses:
             if match is None or match.lower() in query.lower():
                 if callable(answer) and not isinstance(answer, ATable):
-                    answer = answer(query, uploads)
+                    try:
+                        answer = answer(query, uploads)
+                    except AdqlError as exc:              # a query the fake cannot evaluate exactly
+                        raise LookupError(f"fake TAP cannot answer {query!r}: {exc}") from None
                 if isinstance(answer, (str, Path)):
                     return Path(answer).read_bytes()
                 return _votable_bytes(answer)
@@ -280,9 +300,10 @@ def _handler_for(tap: FakeTap):
                     job.polls_left -= 1
                 results = (f'<uws:result id="result" xlink:href="{self._job_url(job)}/results/result"/>'
                            if job.phase == "COMPLETED" else "")
-                error = (f"\n  <uws:errorSummary type=\"fatal\"><uws:message>{job.error}</uws:message>"
-                         "</uws:errorSummary>" if job.error else "")
                 from xml.sax.saxutils import escape
+
+                error = (f"\n  <uws:errorSummary type=\"fatal\"><uws:message>{escape(job.error)}</uws:message>"
+                         "</uws:errorSummary>" if job.error else "")
 
                 doc = UWS_JOB.format(job_id=job.job_id, phase=job.phase, results=results, error=error,
                                      query=escape(job.params.get("QUERY", "")))

@@ -27,6 +27,7 @@ def probe(env=None, cwd="/"):
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_editable_install_maps_the_top_level_folders():
     info = probe()
     assert Path(info["files"]["toolkit.core"]).parent == REPO / "core"

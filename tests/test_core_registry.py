@@ -107,6 +107,7 @@ def toolkit(*args, env=None):
                           env=full_env, cwd=REPO, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_lists_and_uses_a_third_party_plugin(tmp_path):
     site = zeta_package(tmp_path / "site")
     env = {"PYTHONPATH": str(site)}
@@ -124,6 +125,7 @@ def test_cli_lists_and_uses_a_third_party_plugin(tmp_path):
     assert 0 < manifest["cutflow"][0]["rows_out"] < 3000
 
 
+@pytest.mark.slow
 def test_plugins_show_prints_parameters():
     res = toolkit("plugins", "show", "cut.expr")
     assert res.returncode == 0 and "expr" in res.stdout and "(required)" in res.stdout

@@ -61,6 +61,7 @@ detectors:
 """
 
 
+@pytest.mark.slow
 def test_every_detector_runs_from_a_recipe(tmp_path, monkeypatch):
     from toolkit.core import get_registry
     from toolkit.core.recipe import load_recipe

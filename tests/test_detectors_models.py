@@ -97,6 +97,7 @@ def test_saved_kfold_model_reproduces_the_runs_out_of_fold_scores(cls, params, t
     assert np.isfinite(new_rows).all() and not np.array_equal(new_rows, out.score)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls,params", DETECTORS[:2], ids=IDS[:2])
 def test_same_seed_same_scores_other_seed_other_scores(cls, params, tmp_path):
     table = make_table()
@@ -132,6 +133,7 @@ def test_train_fraction_scores_only_held_out_rows(tmp_path):
     assert not out.flag[np.isnan(out.score)].any()
 
 
+@pytest.mark.slow
 def test_lesson_architectures_and_full_batch(tmp_path):
     table = make_table()
     for layers in ([20, 6, 2], [100, 20, 4]):
@@ -147,6 +149,7 @@ def test_lesson_architectures_and_full_batch(tmp_path):
         assert estimator.history["epochs_run"] == 5 and estimator.history["validation"] == []
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_keeps_best_weights(tmp_path):
     det = AutoencoderDetector(features=FEATURES, layers=[6, 2], epochs=200, batch_size=32, learning_rate=0.05,
                               patience=2, policy="fit_all")
@@ -234,6 +237,7 @@ def test_pyod_unknown_model_is_named():
 
 # -- toolkit score ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_score_saved_model_writes_scored_table_with_identical_scores(tmp_path):
     table = make_table()
     out = AutoencoderDetector(features=FEATURES, policy="fit_all", threshold={"method": "top_k", "value": 4},
@@ -271,6 +275,7 @@ def test_load_model_on_a_folder_without_model_json(tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.slow
 def test_scoring_is_chunk_pure(tmp_path):
     table = make_table()
     out = AutoencoderDetector(features=FEATURES, folds=2, **FAST_AE).detect(table, run_ctx(tmp_path))

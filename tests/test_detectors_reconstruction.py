@@ -78,6 +78,7 @@ def test_fitted_model_without_reconstruction_says_so():
 
 @pytest.mark.parametrize("cls,params", [(AutoencoderDetector, FAST_AE), (VAEDetector, FAST_VAE)],
                          ids=["autoencoder", "vae"])
+@pytest.mark.slow
 def test_run_writes_the_reconstruction_figure_with_an_honest_caption(cls, params, ctx):
     ctx.step = "detectors.det"
     cls(features=FEATURES, folds=3, **params).detect(table_from(line_data()), ctx)

@@ -78,3 +78,9 @@ def test_plans_are_deterministic_given_the_generator():
     a = plan_folds(50, "kfold", folds=3, rng=np.random.default_rng(7))
     b = plan_folds(50, "kfold", folds=3, rng=np.random.default_rng(7))
     assert all(np.array_equal(x.score, y.score) for x, y in zip(a, b))
+
+
+def test_top_fraction_is_not_fooled_by_floating_point():
+    scores = np.arange(100.0)
+    cut = threshold_cut(scores, ThresholdConfig(method="top_fraction", value=0.07))   # 0.07 * 100 = 7.000000000000001
+    assert apply_cut(scores, cut).sum() == 7

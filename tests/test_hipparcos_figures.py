@@ -56,6 +56,7 @@ def test_configurable_columns_and_errors(ctx):
         HipparcosFigures(score_column="score_vae").validate(table, ctx)
 
 
+@pytest.mark.slow
 def test_named_stars_are_real_nearby_hipparcos_records():
     """Every name points at a star present in I/311 with a precise parallax above 10 mas."""
     from toolkit.plugins.hipparcos.reader import read_hip2

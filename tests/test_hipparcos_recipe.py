@@ -44,6 +44,7 @@ def test_recipe_validates_against_the_registry():
     assert {s.component.name for s in recipe.steps["detectors"]} == {"detect.autoencoder", "detect.isolation_forest"}
 
 
+@pytest.mark.slow
 def test_recipe_end_to_end_on_real_stars(subset, tmp_path):
     path, n_nonpositive = subset
     folder, manifest = execute("hipparcos_kinematic", out=tmp_path / "run", overrides=[f"source.with.path={path}", *TINY],

@@ -76,7 +76,7 @@ def test_real_data_meta_and_nonpositive_parallaxes_counted(hip2):
     (path, digest), = table.meta["inputs"].items()
     assert path == str(bundled_catalogue()) and len(digest) == 64
     n_bad = int((table.array("plx") <= 0).sum())
-    assert n_bad > 1000  # Hipparcos has thousands of non-positive parallaxes
+    assert n_bad == 4013  # I/311 has 4,013 non-positive parallaxes (the README's figure)
     assert table.meta["nonpositive_parallax"] == n_bad
     assert ctx.notes["run"]["nonpositive_parallax"] == n_bad
 
@@ -176,7 +176,7 @@ def test_nonpositive_parallaxes_are_kept_and_cut_without_a_crash(tmp_path):
 
 def test_unknown_colours_read_as_nan(hip2, tmp_path):
     table, _ = hip2
-    assert table.meta["missing_colour"] == int(table.data["b_v"].isna().sum()) > 1000
+    assert table.meta["missing_colour"] == int(table.data["b_v"].isna().sum()) == 1143   # README: 1,143
     assert table.data.loc[table.data["b_v"].isna(), "v_i"].isna().all()
     lines = real_lines(3)
     lines[0] = lines[0][:152] + b" 0.000 0.000  0.000" + lines[0][171:]

@@ -43,6 +43,7 @@ def test_xd_recovers_planted_group_and_deconvolves():
     assert np.std(X[truth], axis=0).mean() > 1.15
 
 
+@pytest.mark.slow
 def test_bic_picks_one_for_a_single_gaussian_and_two_for_two():
     rng = np.random.default_rng(5)
     X1 = rng.normal(0, 1, (500, 2))

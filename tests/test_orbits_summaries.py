@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("gala")
+import gala  # noqa: E402,F401  (a hard dependency: a broken install must fail, not skip)
 
 import astropy.units as u  # noqa: E402
 

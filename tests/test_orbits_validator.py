@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("gala")
+import gala  # noqa: E402,F401  (a hard dependency: a broken install must fail, not skip)
 
 from toolkit.core import ColumnInfo, Columns, RecipeError, StageError  # noqa: E402
 from toolkit.core.testing import assert_chunk_pure  # noqa: E402

@@ -81,10 +81,49 @@ def test_bad_parameters_are_refused():
         SkyMapperTap(require_bands=["q"])
 
 
-def test_loads_recorded_response(fake_tap, ctx):
-    fake_tap.respond("dr2.master", recorded("skymapper_dr2_sample.vot"))
+#: one service row per condition of the seed's selection, each failing only that condition (at the
+#: boundary where the condition is strict): column -> value
+REJECTS = [("twomass_dist", 2.0), ("gaia_dr2_dist1", 2.0), ("allwise_dist", 3.0), ("prox", 6.0),
+           ("ph_qual", "AAB"), ("gal_contam", 1), ("ext_key", 17), ("cc_flg", "00c"), ("class_star", 0.9),
+           ("flags_psf", 1), ("u_ngood", 0), ("v_ngood", 0), ("g_ngood", 0), ("nch_max", 2),
+           ("j_minus_k", 0.85), ("j_m", 14.0), ("parallax", 0.0), ("parallax", 100.0)]
+
+
+def service_rows() -> ATable:
+    """What the service holds: the recorded rows that pass the seed's selection, the 2MASS columns
+    the selection reads, and one row per condition that fails only it."""
+    from astropy.table import MaskedColumn, vstack
+
+    good = ATable.read(recorded("skymapper_dr2_sample.vot"))
+    good["gal_contam"] = np.zeros(len(good), np.int16)
+    good["ext_key"] = MaskedColumn(np.zeros(len(good), np.int32), mask=np.ones(len(good), bool))   # NULL
+    good["cc_flg"] = np.array(["000"] * len(good))
+    rows = [good]
+    for k, (name, value) in enumerate(REJECTS):
+        bad = good[:1].copy()
+        bad["object_id"] = 900_000_000 + k
+        if name == "j_minus_k":
+            bad["k_m"][0] = bad["j_m"][0] - np.float32(value)
+        elif name == "j_m":
+            bad["k_m"][0] = np.float32(value) - (bad["j_m"][0] - bad["k_m"][0])
+            bad["j_m"][0] = value
+        elif name == "ext_key":
+            bad["ext_key"][0] = value
+            bad["ext_key"].mask[0] = False
+        else:
+            bad[name][0] = value
+        rows.append(bad)
+    return vstack(rows)
+
+
+def test_loads_the_rows_its_selection_picks(fake_tap, ctx):
+    held = service_rows()
+    fake_tap.serve("dr2.master", held)
     table = SkyMapperTap(url=fake_tap.url).load(ctx)
     assert fake_tap.queries == [SkyMapperTap().adql()]
+    recorded_ids = ATable.read(recorded("skymapper_dr2_sample.vot"))["object_id"]
+    assert sorted(table.data["object_id"]) == sorted(recorded_ids)          # every reject row left out
+    assert len(held) == len(table) + len(REJECTS)
     assert len(table) == 8 and table.id_column == "object_id" and not table.is_mock
     assert table.info["u_psf"].unit == "mag" and table.info["parallax"].unit == "mas"
     assert table.info["twomass_dist"].unit == "arcsec"
@@ -93,6 +132,36 @@ def test_loads_recorded_response(fake_tap, ctx):
     assert (jk > 0.85).all() and (table.array("j_m") < 14).all()
     # no TOP: an async job
     assert fake_tap.calls("/tap/async") and not fake_tap.calls("/tap/sync")
+
+
+@pytest.mark.parametrize("change", [dict(min_class_star=0.95), dict(max_j=11.0), dict(min_j_minus_k=1.2),
+                                    dict(parallax_range_mas=(1.0, 2.5)), dict(allwise_radius_arcsec=1.0),
+                                    dict(ph_qual="AAB", twomass_clean=False)])
+def test_recipe_values_select_the_rows_the_data_say(fake_tap, change):
+    """Each changed threshold selects, through the client's ADQL, exactly the rows numpy picks."""
+    held = service_rows()
+    fake_tap.serve("dr2.master", held)
+    got = set(SkyMapperTap(url=fake_tap.url, **change).load(None).data["object_id"])
+    good = held[:8]
+    key, value = next(iter(change.items()))
+    expect = {"min_class_star": lambda t: t["class_star"] > value,
+              "max_j": lambda t: t["j_m"] < value,
+              "min_j_minus_k": lambda t: (t["j_m"] - t["k_m"]) > value,
+              "parallax_range_mas": lambda t: (t["parallax"] > value[0]) & (t["parallax"] < value[1]),
+              "allwise_radius_arcsec": lambda t: t["allwise_dist"] < value,
+              "ph_qual": lambda t: t["ph_qual"] == "AAB"}[key]
+    if key == "ph_qual":     # only the reject row has AAB; with the 2MASS flags off nothing else fails
+        assert got == {900_000_000 + [n for n, _ in REJECTS].index("ph_qual")}
+    else:
+        assert got == set(np.asarray(good["object_id"])[np.asarray(expect(good))].tolist())
+        assert 0 < len(got) < 8 or key in ("min_class_star",)
+
+
+def test_fake_service_refuses_a_condition_it_cannot_evaluate(fake_tap):
+    """The fake never ignores a condition: an unknown column is the service's error, not all rows."""
+    fake_tap.serve("dr2.master", service_rows())
+    with pytest.raises(StageError, match="not_a_column"):
+        SkyMapperTap(url=fake_tap.url, extra_where=["m.not_a_column > 1"], retries=0).load(None)
 
 
 def test_rename_maps_columns(fake_tap):

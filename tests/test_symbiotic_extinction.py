@@ -105,6 +105,7 @@ def test_missing_map_is_a_clear_error_before_mwdust_is_imported(tmp_path):
     assert not (tmp_path / "combined19").exists()       # nothing created, nothing downloaded
 
 
+@pytest.mark.slow
 def test_mwdust_folder_is_fixed_at_import_and_downloads_are_refused(tmp_path):
     """One fresh process (importing mwdust is slow): a second folder is refused, downloads are refused."""
     other = tmp_path / "other"

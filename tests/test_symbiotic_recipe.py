@@ -31,6 +31,7 @@ def test_recipe_matches_the_seed_parameters():
     assert cut3.describe() == "(j_m - k_m) - 0.413 * ebmv_sfd > 0.85"
 
 
+@pytest.mark.slow
 def test_offline_run_falls_back_to_the_mock(result):
     _, _, res = result
     assert res.source["fallback_used"] and res.source["fallback"] == "symbiotic.mock" and res.source["mock"]
@@ -40,6 +41,7 @@ def test_offline_run_falls_back_to_the_mock(result):
     assert abs(res.detectors["vae"]["n_flagged"] - 0.02 * len(res.table)) <= 1
 
 
+@pytest.mark.slow
 def test_recall_of_known_symbiotics_is_reported(result):
     _, _, res = result
     known = res.validation["known"]["catalogs"]["mock_known"]
@@ -53,6 +55,7 @@ def test_recall_of_known_symbiotics_is_reported(result):
     assert "symbiotic" in res.truth["vae"] and res.truth["vae"]["symbiotic"]["n"] == injected_kept
 
 
+@pytest.mark.slow
 def test_imputation_of_missing_magnitudes_is_recorded(result):
     _, ctx, res = result
     assert res.table.data["u_psf"].isna().any()
@@ -60,6 +63,7 @@ def test_imputation_of_missing_magnitudes_is_recorded(result):
     assert any("imputed" in w and "u_psf" in w for w in ctx.warnings)
 
 
+@pytest.mark.slow
 def test_seed_figures_are_written(result):
     _, ctx, res = result
     names = {f["file"].split("/")[-1] for f in ctx.figures}
