@@ -14,26 +14,25 @@ def truth_recovery(labels, scores: dict[str, np.ndarray], flags: dict[str, np.nd
     and ``flags``: per detector step, one value per row. ``normal`` names the
     ordinary populations; all others are also pooled as ``anomalous``.
     """
-    from scipy.stats import rankdata
-
     labels = pd.Categorical(labels)
     names = [str(c) for c in labels.categories]
     codes = labels.codes
     groups = {p: codes == i for i, p in sorted(enumerate(names), key=lambda t: t[1])}
     normal = set(normal or [])
     if normal and any(p not in normal for p in groups):
-        groups["anomalous"] = ~np.isin(np.asarray(names, dtype=object)[codes], list(normal))
+        groups["anomalous"] = ~np.isin(codes, [i for i, p in enumerate(names) if p in normal])
     out = {}
     for det, score in scores.items():
         score = np.asarray(score, float)
         flag = np.asarray(flags.get(det, np.zeros(len(score), bool)), bool)
         ok = np.isfinite(score)
-        ranks = rankdata(score[ok])            # one sort per detector, shared by every population
+        finite = score[ok]
+        ordered = np.sort(finite)              # one sort per detector, shared by every population
         res = {}
         for pop, is_pop in groups.items():
             n = int(is_pop.sum())
             tp = int((flag & is_pop).sum())
-            auc = _auc(ranks, is_pop[ok])
+            auc = _auc(finite, ordered, is_pop[ok])
             res[pop] = {"n": n, "roc_auc": None if auc is None else round(auc, 4),
                         "recall": round(tp / n, 4) if n else None,
                         "precision": round(tp / int(flag.sum()), 4) if flag.any() else None,
@@ -42,10 +41,19 @@ def truth_recovery(labels, scores: dict[str, np.ndarray], flags: dict[str, np.nd
     return out
 
 
-def _auc(ranks: np.ndarray, positive: np.ndarray) -> float | None:
-    """ROC AUC from average ranks (the Mann-Whitney U; ties count one half, as in scikit-learn)."""
+def _auc(values: np.ndarray, ordered: np.ndarray, positive: np.ndarray) -> float | None:
+    """ROC AUC as the Mann-Whitney U from average ranks (ties count one half, as in scikit-learn).
+
+    Ranks are read off the sorted values for the smaller of the two classes only, so 33.8
+    million rows need two float arrays, not a full rank table.
+    """
+    n = len(values)
     n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
+    n_neg = n - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    small = positive if n_pos <= n_neg else ~positive
+    x = values[small]
+    ranks = (np.searchsorted(ordered, x, "left") + np.searchsorted(ordered, x, "right") + 1) / 2
+    rank_sum = ranks.sum() if n_pos <= n_neg else n * (n + 1) / 2 - ranks.sum()
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

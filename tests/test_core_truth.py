@@ -1,0 +1,23 @@
+"""Truth recovery: the rank-based AUC equals scikit-learn's, ties and NaN scores included."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from toolkit.core.truth import truth_recovery
+
+
+def test_auc_recall_precision_match_a_direct_computation():
+    rng = np.random.default_rng(3)
+    n = 4000
+    labels = rng.choice(["thin", "thick", "halo"], size=n, p=[0.8, 0.15, 0.05])
+    score = np.round(rng.normal(size=n) + 2.0 * (labels == "halo"), 1)     # rounded: many ties
+    score[:25] = np.nan
+    flag = score > 2.5
+    out = truth_recovery(labels, {"d": score}, {"d": flag}, normal=["thin", "thick"])["d"]
+    ok = np.isfinite(score)
+    for pop, truth in [("halo", labels == "halo"), ("thin", labels == "thin"), ("anomalous", labels == "halo")]:
+        assert out[pop]["roc_auc"] == pytest.approx(roc_auc_score(truth[ok], score[ok]), abs=1e-4)
+        assert out[pop]["recall"] == pytest.approx((flag & truth).sum() / truth.sum(), abs=1e-4)
+        assert out[pop]["precision"] == pytest.approx((flag & truth).sum() / flag.sum(), abs=1e-4)
+    assert out["halo"]["roc_auc"] > 0.8 and set(out) == {"halo", "thick", "thin", "anomalous"}
