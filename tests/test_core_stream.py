@@ -260,6 +260,8 @@ RECIPES = {
     "leavitt_law": ["source.with.retries=0", "source.fallback.with.n_stars=1500"] + [
         f"detectors.{i}.with.{k}={v}" for i in range(3) for k, v in (("n_steps", 1000), ("burn", 200),
                                                                    ("autocorr_multiple", 25))],
+    "cluster_membership": ["source.with.retries=0", "source.with.cache=false", "source.fallback.with.n_field=1500",
+                           "detectors.0.with.max_components=4"],
 }
 
 
