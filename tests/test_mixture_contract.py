@@ -62,3 +62,49 @@ def test_sklearn_mixture_streamed_equals_in_memory_and_its_model_rescores(tmp_pa
     assert set(doc["files"]) == {"mixture.npz"} and not any(f["pickle"] for f in doc["files"].values())
     assert fitted.summary["n_cluster_components"] == s1["n_cluster_components"]
     rescore(tmp_path, mem, "gmm")
+
+
+GAUSSIAN_RECIPE = """\
+name: gaussian_groups
+seed: 11
+source:
+  use: synth.association
+  with:
+    associations:
+      - {name: young, n_stars: 80, mean_now: [17.0, -6.0, -14.0, -10.5, -16.0, -9.2],
+         position_dispersion: 8.0, velocity_dispersion: 1.0, age: 20.0}
+    background: {n_stars: 600, mean: [0.0, 0.0, 0.0, -10.0, -20.0, -7.0],
+                 position_dispersion: 50.0, velocity_dispersion: 20.0, max_distance: 100.0}
+    missing_rv_fraction: 0.0
+features:
+  - use: gaia.cartesian
+detectors:
+  - use: mixture.gaussian
+    name: xd
+    with: {max_components: 3, column_prefix: "g_"}
+output:
+  formats: []
+  figures: false
+"""
+
+
+def test_gaussian_mixture_streamed_equals_in_memory_and_its_model_rescores(tmp_path):
+    recipe = tmp_path / "gaussian_groups.yaml"
+    recipe.write_text(GAUSSIAN_RECIPE)
+    mem, m1, stream, m2 = run_both(tmp_path, str(recipe), [], chunk_rows=170)
+    a, b = scored(mem), scored(stream)
+    cols = [c for c in a.columns if c.startswith(("g_p_", "score_xd", "flag_xd")) or c == "g_member_of"]
+    assert {"g_p_comp1", "g_p_background", "g_member_of", "score_xd", "flag_xd"} <= set(cols)
+    assert_same_columns(a, b, "source_id", cols)
+    s1, s2 = m1["detectors"]["xd"], m2["detectors"]["xd"]
+    assert s1["n_groups"] >= 1 and s1["bic_path"] == s2["bic_path"] and s1["covariance_source"] == "columns"
+    truth = a["truth_population"].to_numpy() != "background"
+    assert a["flag_xd"].to_numpy()[truth].mean() > 0.8
+    fitted, doc = load_model(mem / "models" / "xd")
+    assert set(doc["files"]) == {"mixture.npz"} and fitted.covariance == "columns"
+    rescore(tmp_path, mem, "xd")
+    # a table without the covariance columns the fit used is refused, not scored with other errors
+    bare = tmp_path / "bare.parquet"
+    a.drop(columns=[c for c in a.columns if c.startswith("cov_")]).to_parquet(bare)
+    res = CliRunner().invoke(app, ["score", str(mem / "models" / "xd"), str(bare), "--out", str(tmp_path / "bare")])
+    assert res.exit_code == 2 and "cov_" in res.output, res.output

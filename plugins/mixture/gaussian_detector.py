@@ -112,7 +112,8 @@ class GaussianMixtureDetector(Detector):
                     "fit_rows": int(len(inputs.X)), "converged": bool(state.converged),
                     "log_likelihood": float(state.log_likelihood), "iterations": int(state.n_iter)}
         fitted = FittedGaussianMixture(
-            features=list(cfg.features), covariance=cfg.covariance, covariance_prefix=cfg.covariance_prefix,
+            # scoring reads the covariances the fit used (never another kind found by `auto` in a new table)
+            features=list(cfg.features), covariance=inputs.covariance_source, covariance_prefix=cfg.covariance_prefix,
             weights=state.weights[order], means=state.means[order], covs=state.covs[order],
             fixed=state.fixed[order], min_membership=cfg.min_membership, prefix=cfg.column_prefix,
             step=step_name(ctx, "gaussian"), pairs=[list(p) for p in cfg.pairs], background=cfg.background,
