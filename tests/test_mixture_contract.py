@@ -108,3 +108,26 @@ def test_gaussian_mixture_streamed_equals_in_memory_and_its_model_rescores(tmp_p
     a.drop(columns=[c for c in a.columns if c.startswith("cov_")]).to_parquet(bare)
     res = CliRunner().invoke(app, ["score", str(mem / "models" / "xd"), str(bare), "--out", str(tmp_path / "bare")])
     assert res.exit_code == 2 and "cov_" in res.output, res.output
+
+
+MOVING = [*OFFLINE, "source.fallback.with.background.n_stars=1500", "detectors.0.with.max_groups=2",
+          "detectors.0.with.age_step=2", "validators=[]"]
+
+
+@pytest.mark.slow
+def test_spacetime_streamed_equals_in_memory_and_its_model_rescores(tmp_path):
+    mem, m1, stream, m2 = run_both(tmp_path, "moving_group", MOVING, chunk_rows=400)
+    a, b = scored(mem), scored(stream)
+    cols = [c for c in a.columns if c.startswith(("st_p_", "score_chronostar", "flag_chronostar"))
+            or c == "st_member_of"]
+    assert {"st_p_comp1", "st_p_background", "st_member_of", "score_chronostar", "flag_chronostar"} <= set(cols)
+    assert_same_columns(a, b, "source_id", cols)
+    s1, s2 = m1["detectors"]["chronostar"], m2["detectors"]["chronostar"]
+    assert s1["ages_myr"] == s2["ages_myr"] and s1["report"] == s2["report"]
+    assert abs(s1["ages_myr"]["group 1"] - 24.0) < 5.0
+    member = a["truth_population"].to_numpy() != "background"
+    assert a["flag_chronostar"].to_numpy()[member].mean() > 0.6 and member[a["flag_chronostar"]].mean() > 0.9
+    fitted, doc = load_model(mem / "models" / "chronostar")
+    assert doc["state"]["background"]["kind"] == "kde" and set(doc["files"]) == {"mixture.npz"}
+    assert len(fitted.background_arrays["field"]) == s1["background"]["n_field"]
+    rescore(tmp_path, mem, "chronostar")
