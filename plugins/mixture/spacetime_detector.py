@@ -17,6 +17,11 @@ models the field from every row with a measured RV (field_density.py), with only
 amplitude fitted in the region. Every group is refined (ages fitted); ``select``
 names the groups whose members are flagged: all, the youngest, or those containing
 given stars.
+
+Detector contract: ``fit`` does all of the above on the run's training sample
+(every row in memory, a seeded hash sample when streamed; ``max_train_rows``)
+and returns a ``FittedSpaceTime`` (spacetime_fitted.py) that scores, assigns and
+flags any chunk row by row and saves itself as ``mixture.npz`` + JSON.
 """
 
 from __future__ import annotations
