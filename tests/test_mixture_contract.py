@@ -131,3 +131,51 @@ def test_spacetime_streamed_equals_in_memory_and_its_model_rescores(tmp_path):
     assert doc["state"]["background"]["kind"] == "kde" and set(doc["files"]) == {"mixture.npz"}
     assert len(fitted.background_arrays["field"]) == s1["background"]["n_field"]
     rescore(tmp_path, mem, "chronostar")
+
+
+def _chunked(fitted, table, method, size):
+    return np.concatenate([getattr(fitted, method)(table.take(np.arange(i, min(i + size, len(table)))))
+                           for i in range(0, len(table), size)])
+
+
+@pytest.mark.parametrize("background", ["gaussian", "kde", "fitted"])
+def test_spacetime_backgrounds_save_load_and_score_any_chunk(background, tmp_path):
+    """init: gaussian with each background: the saved model scores whole tables and chunks alike."""
+    from toolkit.core import RunContext
+    from toolkit.plugins.mixture.cartesian_feature import GaiaCartesian
+    from toolkit.plugins.mixture.spacetime_detector import SpaceTimeDetector
+    from toolkit.plugins.mixture.synth_association import SyntheticAssociation
+
+    ctx = RunContext(seed=11, workdir=tmp_path / "run", show_progress=False)
+    src = SyntheticAssociation(associations=[{"name": "grp", "n_stars": 100, "mean_now": [20, -10, 5, -10, -15, -8],
+                                              "position_dispersion": 15.0, "velocity_dispersion": 1.0, "age": 20.0}],
+                               background={"n_stars": 300, "position_dispersion": 80.0, "velocity_dispersion": 20.0},
+                               error_scale=0.3, missing_rv_fraction=0.1)
+    tab = src.load(ctx)
+    tab = tab.with_columns(GaiaCartesian().compute(tab, ctx))
+    ctx.step = "detectors.st"
+    region = "U > -40 and U < 20 and not rv_imputed" if background != "fitted" else None
+    out = SpaceTimeDetector(init="gaussian", background=background, region=region, age_max=40,
+                            age_step=2).detect(tab, ctx)
+    truth = (tab.data["truth_population"] == "grp").to_numpy()
+    assert out.flag[truth].mean() > 0.8 and truth[out.flag].mean() > 0.8
+    fitted, doc = load_model(ctx.workdir / "models" / "st")
+    assert doc["state"]["background"]["kind"] == background
+    np.testing.assert_array_equal(fitted.score(tab), out.score)
+    np.testing.assert_array_equal(fitted.flag(tab), out.flag)
+    np.testing.assert_array_equal(_chunked(fitted, tab, "score", 37), out.score)
+    np.testing.assert_array_equal(_chunked(fitted, tab, "flag", 37), out.flag)
+    member_of = np.concatenate([fitted.assign(tab.take(np.arange(i, min(i + 37, len(tab))))).data["st_member_of"]
+                                for i in range(0, len(tab), 37)])
+    np.testing.assert_array_equal(member_of, out.columns.data["st_member_of"])
+    if region:
+        assert np.isnan(out.score[tab.data["rv_imputed"].to_numpy(bool)]).all()
+
+
+def test_gaussian_mixture_old_cap_name_still_works():
+    from toolkit.plugins.mixture.gaussian_detector import GaussianMixtureDetector
+
+    assert GaussianMixtureDetector(max_fit_rows=500).max_train_rows == 500
+    assert GaussianMixtureDetector(max_train_rows=400).max_train_rows == 400
+    with pytest.raises(ValueError, match="max_train_rows only"):
+        GaussianMixtureDetector(max_fit_rows=500, max_train_rows=400)
