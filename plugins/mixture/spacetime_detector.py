@@ -330,7 +330,10 @@ class SpaceTimeDetector(Detector):
         rows = np.isin(ids, np.asarray(cfg.containing))
         missing = set(cfg.containing) - set(ids[rows].tolist())
         if missing:
-            raise RecipeError(f"{self.name}: containing: id(s) {sorted(missing)[:10]} not in the table's "
+            of = table.meta.get("sample_of", len(table))
+            where = "the table's" if of == len(table) else \
+                f"the training sample's ({len(table)} of {of} rows; raise max_train_rows or the executor's cap)"
+            raise RecipeError(f"{self.name}: containing: id(s) {sorted(missing)[:10]} not in {where} "
                               f"'{table.id_column}' column")
         held = member_of[rows & valid]
         held = held[held > 0]
