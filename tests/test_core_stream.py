@@ -260,6 +260,11 @@ RECIPES = {
     "leavitt_law": ["source.with.retries=0", "source.fallback.with.n_stars=1500"] + [
         f"detectors.{i}.with.{k}={v}" for i in range(3) for k, v in (("n_steps", 1000), ("burn", 200),
                                                                    ("autocorr_multiple", 25))],
+    "cluster_membership": ["source.with.retries=0", "source.with.cache=false", "source.fallback.with.n_field=1500",
+                           "detectors.0.with.max_components=4"],
+    "moving_group": ["source.with.retries=0", "source.with.cache=false",
+                     "source.fallback.with.background.n_stars=1500", "detectors.0.with.max_groups=2",
+                     "detectors.0.with.age_step=2", "validators=[]"],
 }
 
 

@@ -79,7 +79,12 @@ def test_spacetime_detector_memberships_and_age(small_association, ctx):
     assert (out.flag == truth).mean() > 0.97
     assert {"st_p_comp1", "st_p_background", "st_member_of"} <= set(out.columns.names())
     assert any(f["file"].endswith("age_fit.png") for f in ctx.figures)
-    assert (ctx.workdir / "models" / "st" / "mixture_spacetime.json").exists()
+    folder = ctx.workdir / "models" / "st"
+    assert (folder / "model.json").exists() and (folder / "mixture.npz").exists()
+    from toolkit.core.models import load_model
+    fitted, _ = load_model(folder)
+    np.testing.assert_array_equal(fitted.score(tab), out.score)
+    np.testing.assert_array_equal(fitted.flag(tab), out.flag)
 
 
 def test_spacetime_needs_cartesian_features(small_association, ctx):

@@ -110,6 +110,9 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
         cfg = threshold if isinstance(threshold, ThresholdConfig) else ThresholdConfig(**threshold)
         cut, upper, rule = threshold_cut(scores, cfg), cfg.upper, cfg.describe() + " (on these scores)"
     flags = apply_cut(scores, cut, upper)
+    if threshold is None and hasattr(fitted, "flag"):   # the detector's own per-row rule, as the run used
+        flags = np.concatenate([np.asarray(fitted.flag(t), bool) for t in chunks()] or [np.zeros(0, bool)])
+        rule = "the model's own flag rule, as in the run"
     step = name or doc.get("step") or doc["component"]
     score_col, flag_col = f"score_{step}", f"flag_{step}"
     if score_col in source.columns or flag_col in source.columns:   # a run's own table: keep its scores

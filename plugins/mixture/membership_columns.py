@@ -8,12 +8,9 @@ the flag: most probable component is a group with probability >= min_membership.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from toolkit.core import Columns
-from toolkit.core.io import json_default
 
 
 def group_order(weights: np.ndarray, background: int) -> list[int]:
@@ -39,13 +36,3 @@ def membership_columns(resp: np.ndarray, valid: np.ndarray, order: list[int], mi
     best_p = np.where(valid, np.nanmax(np.where(np.isnan(probs), -1, probs), axis=1), np.nan)
     flag = valid & (member_of > 0) & (best_p >= min_membership)
     return cols, member_of, flag
-
-
-def save_json(ctx, filename: str, payload: dict) -> str | None:
-    d = ctx.artifact_dir("models")
-    if d is None:
-        return None
-    path = d / filename
-    path.write_text(json.dumps(payload, indent=1, default=json_default))
-    return str(path)
-

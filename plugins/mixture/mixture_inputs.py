@@ -45,7 +45,8 @@ class MixtureInputs:
     regularised: int
 
 
-def read_inputs(table: Table, cfg: MixtureInputConfig, stage: str) -> MixtureInputs:
+def read_inputs(table: Table, cfg: MixtureInputConfig, stage: str, require_rows: bool = True) -> MixtureInputs:
+    """The rows' inputs; ``require_rows=False`` (scoring a chunk) allows a chunk without a scorable row."""
     table.require(cfg.features, stage)
     names = cfg.features
     X = np.column_stack([table.array(f) for f in names])
@@ -64,7 +65,7 @@ def read_inputs(table: Table, cfg: MixtureInputConfig, stage: str) -> MixtureInp
     if S is None:
         S = np.zeros((len(table), len(names), len(names)))
     valid = np.all(np.isfinite(X), axis=1)
-    if not valid.any():
+    if require_rows and not valid.any():
         raise StageError(f"{stage}: no row has finite values in all of {names}; nothing to fit")
     S_ok, n_fixed = regularise(S[valid])
     return MixtureInputs(X[valid], S_ok, valid, source, n_fixed)

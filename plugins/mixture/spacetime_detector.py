@@ -17,6 +17,11 @@ models the field from every row with a measured RV (field_density.py), with only
 amplitude fitted in the region. Every group is refined (ages fitted); ``select``
 names the groups whose members are flagged: all, the youngest, or those containing
 given stars.
+
+Detector contract: ``fit`` does all of the above on the run's training sample
+(every row in memory, a seeded hash sample when streamed; ``max_train_rows``)
+and returns a ``FittedSpaceTime`` (spacetime_fitted.py) that scores, assigns and
+flags any chunk row by row and saves itself as ``mixture.npz`` + JSON.
 """
 
 from __future__ import annotations
@@ -26,16 +31,15 @@ from typing import Literal
 
 import numpy as np
 
-from toolkit.core import Detection, Detector, Expression, Field, RecipeError, StageError
+from toolkit.core import Detector, Expression, Field, RecipeError, StageError, Table
 
 from .blas_threads import single_blas_thread
 from .gaussian_detector import GaussianMixtureConfig, GaussianMixtureDetector
-from .membership_columns import membership_columns, save_json
-from .mixture_figures import DEFAULT_PAIRS, age_figure, pair_figure
 from .mixture_inputs import CARTESIAN, MixtureInputConfig, read_inputs
 from .field_density import field_log_density
 from .frames import CARTESIAN_NAMES
 from .spacetime_growth import grow_spacetime
+from .spacetime_fitted import FittedSpaceTime
 from .spacetime_mixture import SpaceTimeMixture
 from .synth_association import EpicyclicSpec
 
@@ -75,6 +79,14 @@ class SpaceTimeConfig(MixtureInputConfig):
     tol: float = Field(1e-3, gt=0, description="stop when no membership probability moves more than this")
     min_membership: float = Field(0.5, ge=0, le=1, description="flag a star when its most probable group has at least this probability")
     column_prefix: str = Field("st_", description="prefix of the output columns (st_p_comp1, st_p_background, st_member_of)")
+    save_model: bool = Field(True, description="save the mixture under models/<step>/ (model.json + mixture.npz)")
+    max_train_rows: int | None = Field(None, ge=10, description=(
+        "fit on at most N rows, chosen by a seeded hash of the row id (null: every row in memory, the executor's "
+        "cap when streaming); every row is scored"))
+
+
+def step_name(ctx, fallback: str) -> str:
+    return ctx.step.split(".", 1)[-1] if getattr(ctx, "step", "") else fallback
 
 
 class SpaceTimeDetector(Detector):
@@ -84,7 +96,9 @@ class SpaceTimeDetector(Detector):
     Config = SpaceTimeConfig
 
     @single_blas_thread
-    def detect(self, table, ctx) -> Detection:
+    def fit(self, sample: Table, ctx) -> FittedSpaceTime:
+        """Initial memberships, then EM (or growth) on the sample's region rows; groups selected for flags."""
+        table = sample
         cfg = self.config
         if list(cfg.features) != CARTESIAN:
             raise RecipeError(f"{self.name}: features must be the heliocentric Galactic {CARTESIAN} "
@@ -95,9 +109,12 @@ class SpaceTimeDetector(Detector):
             raise RecipeError(f"{self.name}: select: containing needs `containing:` (ids of stars in the group)")
         full = read_inputs(table, cfg, self.name)
         inputs, region_rows = self._region(table, full, cfg)
-        background_logd, background_model = None, {"kind": "fitted"}
+        background_logd, background_model, field_rows, field_ids = None, {"kind": "fitted"}, None, None
         if cfg.background != "fitted":
-            background_logd, background_model = self._field_background(table, full, region_rows, inputs, ctx)
+            field_rows = self._field_rows(table, full)
+            background_logd, background_model = self._field_background(field_rows, full, region_rows, inputs, ctx)
+            ids = table.data[table.id_column].to_numpy()[full.valid][field_rows]
+            field_ids = ids.astype(str) if ids.dtype.kind == "O" else ids
         gauss_summary = None
         init_cols = self._expand_columns(table, cfg.init_memberships)
         R = None
@@ -153,36 +170,40 @@ class SpaceTimeDetector(Detector):
             R = R / R.sum(axis=1, keepdims=True)
             mix = SpaceTimeMixture(tracer, ages, max_iter=cfg.max_iter, tol=cfg.tol,
                                    background_logd=background_logd).fit(inputs.X, inputs.S, R)
-        resp = mix.predict_proba(inputs.X, inputs.S)
         # groups by decreasing weight after the background
         order = [0] + [int(k) + 1 for k in np.argsort(-mix.weights_[1:], kind="stable")]
-        cols, member_of, flag = membership_columns(resp, inputs.valid, order, cfg.min_membership,
-                                                   cfg.column_prefix, "space-time mixture")
-        selected = self._selected_groups(table, mix, order, member_of, inputs.valid)
-        flag &= np.isin(member_of, selected)
-        score = np.full(len(table), np.nan)
-        score[inputs.valid] = -mix.score_samples(inputs.X, inputs.S)
+        background, arrays = self._background_state(mix, background_model, full, field_rows, field_ids)
+        comps = [mix.groups_[k - 1] for k in order[1:]]
+        fitted = FittedSpaceTime(
+            features=list(cfg.features), covariance=full.covariance_source, covariance_prefix=cfg.covariance_prefix,
+            region=cfg.region, epicyclic=cfg.epicyclic.model_dump(), weights=mix.weights_[order],
+            groups=[{"age": float(c.age), "birth_mean": np.asarray(c.birth_mean, float).tolist(),
+                     "sigma_position": float(c.sigma_position), "sigma_velocity": float(c.sigma_velocity)}
+                    for c in comps],
+            background=background, background_arrays=arrays, selected=[], min_membership=cfg.min_membership,
+            prefix=cfg.column_prefix, step=step_name(ctx, "spacetime"),
+            profiles={f"group {rank}": mix.profiles_[k - 1] for rank, k in enumerate(order[1:], start=1)})
+        valid, X, _, resp = fitted.evaluate(sample)
+        _, member_of, _ = fitted.members(sample)
+        selected = self._selected_groups(sample, comps, member_of, valid)
+        fitted.selected = selected
+        flag = fitted.flag(sample)
 
-        groups, profiles = [], {}
-        for rank, k in enumerate(order[1:], start=1):
-            comp, prof = mix.groups_[k - 1], mix.profiles_[k - 1]
+        groups = []
+        for rank, comp in enumerate(comps, start=1):
+            prof = fitted.profiles[f"group {rank}"]
             d = comp.to_dict(tracer)
-            d.update(name=f"group {rank}", weight=float(mix.weights_[k]), n_members=int((member_of == rank).sum()),
+            d.update(name=f"group {rank}", weight=float(fitted.weights[rank]), n_members=int((member_of == rank).sum()),
                      age_interval_1sigma=prof.get("age_interval"), flagged=rank in selected,
-                     **self._member_moments(inputs.X, resp[:, k]),
+                     **self._member_moments(X, resp[:, rank]),
                      model_std_today=np.sqrt(np.diag(np.asarray(d["current_covariance"]))).tolist())
             groups.append(d)
-            profiles[f"group {rank}"] = prof
-        if mix.background_ is not None:
-            bg_mean, bg_cov = mix.background_
-        else:
-            bg_mean = np.asarray(background_model["mean"])
-            bg_cov = np.asarray(background_model["covariance"])
+        bg_mean, bg_cov = fitted.current()[0][0], fitted.current()[1][0]
         summary = {"groups": [{k: (np.round(v, 4).tolist() if isinstance(v, list) and k != "current_covariance" else v)
                                for k, v in g.items() if k != "current_covariance"} for g in groups],
                    "ages_myr": {g["name"]: round(g["age"], 2) for g in groups},
-                   "background": {"kind": background_model["kind"], "weight": float(mix.weights_[0]),
-                                  "mean": bg_mean.round(3).tolist(), "std": np.sqrt(np.diag(bg_cov)).round(3).tolist(),
+                   "background": {"kind": background_model["kind"], "weight": float(fitted.weights[0]),
+                                  "mean": np.round(bg_mean, 3).tolist(), "std": np.sqrt(np.diag(bg_cov)).round(3).tolist(),
                                   **({"bandwidth": background_model["bandwidth"],
                                       "n_field": background_model["n_field"]} if "bandwidth" in background_model else {})},
                    "region": cfg.region, "fitted_rows": int(len(inputs.X)), "select": cfg.select,
@@ -191,29 +212,34 @@ class SpaceTimeDetector(Detector):
                    "log_likelihood": mix.log_likelihood_, "bic": mix.bic(len(inputs.X)), "iterations": mix.n_iter_,
                    "n_members": int(flag.sum()), "min_membership": cfg.min_membership,
                    "epicyclic": cfg.epicyclic.model_dump(), "regularised_covariances": inputs.regularised,
-                   "unscored_rows": int((~inputs.valid).sum()), "initial_gaussian_mixture": gauss_summary}
+                   "unscored_rows": int((~valid).sum()), "initial_gaussian_mixture": gauss_summary,
+                   "counted_on": f"training sample ({len(sample)} of {sample.meta.get('sample_of', len(sample))} rows)"}
         summary["epicyclic"]["constants"] = cfg.epicyclic.constants() if cfg.epicyclic.potential else None
-        summary["model_file"] = save_json(ctx, "mixture_spacetime.json",
-                                          {"groups": groups, "profiles": profiles,
-                                           "background": {**background_model, "mean": bg_mean.tolist(),
-                                                          "covariance": bg_cov.tolist(),
-                                                          "weight": float(mix.weights_[0])},
-                                           "epicyclic": cfg.epicyclic.model_dump()})
+        fitted.summary = summary
         ctx.record("ages_myr", summary["ages_myr"])
-        truth = {a["name"]: a["age"] for a in table.meta.get("truth_associations", [])}
-        ctx.save_figure(age_figure(profiles, truth), "age_fit",
-                        caption="Profile ln-likelihood of each group's age (birth mean and dispersions refitted "
-                                "at every age); dotted: fitted age, dashed: true age of a mock.")
-        current = [mix.groups_[k - 1].current(tracer) for k in order[1:]]
-        means = [bg_mean] + [mean for mean, _ in current]
-        covs = [bg_cov] + [cov for _, cov in current]
-        ctx.save_figure(pair_figure(inputs.X, member_of[inputs.valid], cfg.features, DEFAULT_PAIRS, means, covs,
-                                    ["background"] + [f"group {r} ({g['age']:.1f} Myr)" for r, g in enumerate(groups, 1)],
-                                    "Space-time mixture: present-day group ellipses (2 sigma)"),
-                        "pairs", caption="XYZUVW pairs coloured by most probable component, with each group's "
-                                         "birth Gaussian traced to today (2-sigma ellipses).")
-        return Detection(score=score, flag=flag, columns=cols, summary=summary,
-                         score_description="-ln likelihood under the fitted space-time mixture")
+        return fitted
+
+    @classmethod
+    def load(cls, files, state: dict) -> FittedSpaceTime:
+        """The mixture that ``FittedSpaceTime.save`` wrote (mixture.npz, sha256-checked by core)."""
+        return FittedSpaceTime.from_saved(files, state)
+
+    @staticmethod
+    def _background_state(mix, background_model: dict, full, field_rows, field_ids) -> tuple[dict, dict]:
+        """The background as JSON + arrays: a Gaussian (mean, covariance) or the KDE's field points and their ids."""
+        fraction = background_model.get("fraction_of_field_in_region")
+        offset = -float(np.log(fraction)) if fraction else 0.0
+        state = {"kind": background_model["kind"], "log_offset": offset}
+        if mix.background_ is not None:
+            mean, cov = mix.background_
+        else:
+            mean, cov = np.asarray(background_model["mean"]), np.asarray(background_model["covariance"])
+        arrays = {"mean": np.asarray(mean, float), "covariance": np.asarray(cov, float)}
+        if background_model["kind"] == "kde":
+            state["bandwidth"] = float(background_model["bandwidth"])
+            arrays["field"] = full.X[field_rows]
+            arrays["field_ids"] = field_ids
+        return state, arrays
 
     # ------------------------------------------------------------------
     @staticmethod
@@ -274,9 +300,8 @@ class SpaceTimeDetector(Detector):
                              "row(s); at least 50 are needed (check `field:`)")
         return rows
 
-    def _field_background(self, table, full, region_rows, inputs, ctx):
+    def _field_background(self, field_rows, full, region_rows, inputs, ctx):
         cfg = self.config
-        field_rows = self._field_rows(table, full)
         logd, model = field_log_density(cfg.background, inputs.X, inputs.S, full.X[field_rows], full.S[field_rows],
                                         field_rows[region_rows], region_rows[field_rows], ctx.rng("field"),
                                         cfg.field_max_rows)
@@ -293,24 +318,28 @@ class SpaceTimeDetector(Detector):
         return log_overlap(inputs.X, inputs.S, m, C), {"kind": "fitted rows' moments (fixed for growth)",
                                                       "mean": m.tolist(), "covariance": C.tolist()}
 
-    def _selected_groups(self, table, mix, order, member_of, valid) -> list[int]:
+    def _selected_groups(self, table, comps, member_of, valid) -> list[int]:
+        """Ranks (1 = heaviest group) whose members are flagged."""
         cfg = self.config
-        ranks = list(range(1, len(order)))
+        ranks = list(range(1, len(comps) + 1))
         if cfg.select == "all" or not ranks:
             return ranks
         if cfg.select == "youngest":
-            return [min(ranks, key=lambda r: mix.groups_[order[r] - 1].age)]
+            return [min(ranks, key=lambda r: comps[r - 1].age)]
         ids = table.data[table.id_column].to_numpy()
         rows = np.isin(ids, np.asarray(cfg.containing))
         missing = set(cfg.containing) - set(ids[rows].tolist())
         if missing:
-            raise RecipeError(f"{self.name}: containing: id(s) {sorted(missing)[:10]} not in the table's "
+            of = table.meta.get("sample_of", len(table))
+            where = "the table's" if of == len(table) else \
+                f"the training sample's ({len(table)} of {of} rows; raise max_train_rows or the executor's cap)"
+            raise RecipeError(f"{self.name}: containing: id(s) {sorted(missing)[:10]} not in {where} "
                               f"'{table.id_column}' column")
         held = member_of[rows & valid]
         held = held[held > 0]
         if not len(held):
             raise StageError(f"{self.name}: none of the `containing` stars {cfg.containing[:10]} ended in a group")
-        counts = np.bincount(held, minlength=len(order))
+        counts = np.bincount(held, minlength=len(comps) + 1)
         return [int(np.argmax(counts))]
 
     @staticmethod

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.core import TRUTH_COLUMN, ColumnInfo, Config, Field, Source, Table
+from toolkit.core import rechunk, TRUTH_COLUMN, ColumnInfo, Config, Field, Source, Table
 
 from .frames import K_PM
 
@@ -56,6 +56,10 @@ class SyntheticClusterField(Source):
                                       description="field mean proper motion at 1 kpc (mas/yr; solar reflex, scales as 1/distance)")
         clusters: list[ClusterSpec] = Field(default_factory=_default_clusters, description="clusters to plant")
         g_limit: float = Field(18.0, description="faintest G kept (mag)")
+
+    def iter_chunks(self, ctx, chunk_rows: int):
+        """A cluster field whose populations are drawn jointly: generated once, handed on in chunks (for --executor stream)."""
+        yield from rechunk([self.load(ctx)], chunk_rows)
 
     def load(self, ctx) -> Table:
         cfg = self.config
