@@ -19,7 +19,7 @@ def planar(r: np.ndarray) -> np.ndarray:
 def test_refined_turning_times_give_the_radial_period():
     """r = 8 + cos(2 pi (t - 3.3) / 7.3): apocentre at t = 3.3, pericentre at 6.95 (between samples)."""
     t = np.arange(0.0, 9.0, 0.5)
-    s = orbit_summaries(planar(8.0 + np.cos(2 * np.pi * (t - 3.3) / 7.3)), t)
+    s = orbit_summaries(planar(8.0 + np.cos(2 * np.pi * (t - 3.3) / 7.3)), t + 100.0)   # a grid not starting at 0
     assert s["radial_turns"][0] == 2                            # one apocentre + one pericentre
     assert s["period_r"][0] == pytest.approx(7.3, abs=0.02)       # 2 x (6.95 - 3.3); parabola refinement
     assert s["rapo"][0] == pytest.approx(9.0, abs=2e-3) and s["rperi"][0] == pytest.approx(7.0, abs=2e-3)
@@ -55,3 +55,8 @@ def test_constant_radius_is_circular_by_default():
 def test_bad_shapes_are_refused(shape, match):
     with pytest.raises(ValueError, match=match):
         orbit_summaries(np.zeros(shape), np.arange(float(shape[1] if len(shape) > 1 else 1)))
+
+
+def test_three_samples_are_enough():
+    s = orbit_summaries(planar(np.array([8.0, 9.0, 8.5])), np.arange(3.0))
+    assert s["radial_turns"][0] == 1 and s["rapo"][0] > 9.0 and np.isnan(s["period_r"][0])
