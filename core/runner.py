@@ -282,14 +282,17 @@ class Detectors:
                         flag = np.asarray(fitted.flag(chunk), bool)
                     elif flags and self.cuts.get(step.name) is not None:
                         flag = apply_cut(score, self.cuts[step.name], step.component.threshold.upper)
-                else:
-                    det = self.legacy.get(step.name) or step.component.detect(chunk, ctx)
+                else:   # a whole-table detector (memory only): run once, when earlier steps' flags exist
+                    if not flags:
+                        continue
+                    det = step.component.detect(chunk, ctx)
                     self.legacy[step.name] = det
                     fitted, extra = det, det.columns
                     score = np.asarray(det.score, dtype=float)
                     if score.shape != (len(chunk),):
                         raise StageError(f"detector returned {score.shape} scores for {len(chunk)} rows")
                     flag = None if det.flag is None else np.asarray(det.flag, bool)
+                    self.scores[step.name].append(score)
                 if not flags:
                     self.scores[step.name].append(score)
                 else:
