@@ -39,6 +39,10 @@ class RunContext:
         self.warnings: list[str] = []
         self.executor = "memory"   # set by the runner: "memory" or "stream"
 
+    def step_name(self, fallback: str = "") -> str:
+        """The running step's name (``ae`` for ``detectors.ae``), or ``fallback`` outside a run."""
+        return self.step.split(".", 1)[-1] if self.step else fallback
+
     # -- randomness -------------------------------------------------------
     def rng(self, salt: str = "") -> np.random.Generator:
         """A generator seeded from the recipe seed and the step, so steps are independent."""

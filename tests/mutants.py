@@ -34,7 +34,7 @@ PYTEST = f"{sys.executable} -m pytest -x -q -p no:cacheprovider"
 #: target -> (source files mutated, the tests that guard them)
 TARGETS = {
     "expr": (["core/expr.py"], ["tests/test_core_expr.py", "tests/test_core_expr_operators.py"]),
-    "thresholds": (["plugins/detectors/thresholds.py"],
+    "thresholds": (["core/thresholds.py"],
                    ["tests/test_detectors_thresholds_policy.py", "tests/test_detectors_threshold_rounding.py",
                     "tests/test_detectors_threshold_bounds.py"]),
     "summaries": (["plugins/orbits/summaries.py"],

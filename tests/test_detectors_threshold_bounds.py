@@ -1,14 +1,14 @@
 """Threshold configs at their boundaries, the upper bound's edge, empty scores and the text shown in reports.
 
 Written from mutation testing (`make mutants`, target thresholds): each case here changes its
-answer when one comparison or constant of plugins/detectors/thresholds.py is changed.
+answer when one comparison or constant of core/thresholds.py is changed.
 """
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from toolkit.plugins.detectors.thresholds import ThresholdConfig, apply_cut, threshold_cut
+from toolkit.core.thresholds import ThresholdConfig, apply_cut, threshold_cut
 
 
 @pytest.mark.parametrize("cfg", [dict(method="top_fraction", value=0.0), dict(method="top_fraction", value=1.0),

@@ -7,7 +7,7 @@ is not a whole number, so flooring (or rounding to nearest) would flag fewer row
 import numpy as np
 import pytest
 
-from toolkit.plugins.detectors.thresholds import ThresholdConfig, apply_cut, threshold_cut
+from toolkit.core.thresholds import ThresholdConfig, apply_cut, threshold_cut
 
 SCORES = np.array([5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 10.0, 4.0, 8.0, 6.0, np.nan, np.nan])   # 10 finite
 

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from toolkit.plugins.detectors.policy import final_training_rows, plan_folds
-from toolkit.plugins.detectors.thresholds import ThresholdConfig, apply_cut, threshold_cut
+from toolkit.core.thresholds import ThresholdConfig, apply_cut, threshold_cut
 
 SCORES = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 100.0, np.nan])
 

@@ -93,10 +93,6 @@ class LeavittConfig(Config):
         return self
 
 
-def _step(ctx, fallback: str) -> str:
-    return ctx.step.split(".", 1)[-1] if getattr(ctx, "step", "") else fallback
-
-
 class LeavittMCMC(Detector):
     name = "cepheid.leavitt_mcmc"
     summary = ("Leavitt law y = a + b (log P - pivot) with intrinsic scatter and an outlier mixture (Hogg, Bovy & "
@@ -111,7 +107,7 @@ class LeavittMCMC(Detector):
         """Fit the relation on the sample's selected rows with finite inputs; bad input or (by default) an
         unconverged chain is a StageError."""
         cfg = self.config
-        step = _step(ctx, "leavitt")
+        step = ctx.step_name("leavitt")
         plx_cols = [cfg.parallax.column, cfg.parallax.error] if cfg.parallax else []
         sample.require([cfg.x, cfg.y] + ([cfg.y_error] if cfg.y_error else []) + plx_cols, self.name)
         sel = self.selected(sample)

@@ -64,10 +64,6 @@ class DetectorConfig(Config):
                              "more model fitted on the whole sample, for new tables)")
 
 
-def step_name(ctx, fallback: str) -> str:
-    return ctx.step.split(".", 1)[-1] if getattr(ctx, "step", "") else fallback
-
-
 class FittedEstimatorDetector(FittedDetector):
     """Fold models (or one model) plus a final model; which model scores a row is in ``fold_<step>``."""
 
@@ -205,7 +201,7 @@ class EstimatorDetector(Detector):
     # ------------------------------------------------------------------
     def fit(self, sample: Table, ctx) -> FittedEstimatorDetector:
         cfg = self.config
-        step = step_name(ctx, self.name.split(".")[-1])
+        step = ctx.step_name(self.name.split(".")[-1])
         if cfg.max_train_rows is not None and len(sample) > cfg.max_train_rows:
             sample = sample.take(np.arange(cfg.max_train_rows))
         # the rows it learns from are those whose sample hash is <= limit (None: every row of the run)

@@ -16,7 +16,6 @@ import numpy as np
 
 from toolkit.core import Config, Detector, Field, FittedDetector, StageError, Table, ThresholdConfig
 
-from .base import step_name
 
 
 def fractional_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -64,7 +63,7 @@ class EnsembleDetector(Detector):
 
     def fit(self, sample: Table, ctx) -> FittedEnsemble:
         cfg = self.config
-        step = step_name(ctx, "ensemble")
+        step = ctx.step_name("ensemble")
         cols = [f"score_{n}" for n in cfg.inputs]
         missing = [c for c in cols if c not in sample.data.columns]
         if missing:

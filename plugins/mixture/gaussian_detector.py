@@ -116,7 +116,7 @@ class GaussianMixtureDetector(Detector):
             features=list(cfg.features), covariance=inputs.covariance_source, covariance_prefix=cfg.covariance_prefix,
             weights=state.weights[order], means=state.means[order], covs=state.covs[order],
             fixed=state.fixed[order], min_membership=cfg.min_membership, prefix=cfg.column_prefix,
-            step=step_name(ctx, "gaussian"), pairs=[list(p) for p in cfg.pairs], background=cfg.background,
+            step=ctx.step_name("gaussian"), pairs=[list(p) for p in cfg.pairs], background=cfg.background,
             fit_info=fit_info)
         fitted.summarise(sample, inputs)
         ctx.record("regularised_covariances", inputs.regularised)
@@ -130,10 +130,6 @@ class GaussianMixtureDetector(Detector):
     def load(cls, files, state: dict) -> "FittedGaussianMixture":
         """The mixture that ``FittedGaussianMixture.save`` wrote (mixture.npz, sha256-checked by core)."""
         return FittedGaussianMixture.from_saved(files, state)
-
-
-def step_name(ctx, fallback: str) -> str:
-    return ctx.step.split(".", 1)[-1] if getattr(ctx, "step", "") else fallback
 
 
 class FittedGaussianMixture(FittedDetector):

@@ -104,7 +104,7 @@ class SklearnMixtureDetector(Detector):
             features=list(cfg.features), pm_features=list(cfg.pm_features), mu=mu, sd=sd,
             weights=gm.weights_[order], means=gm.means_[order], prec_chol=prec[order], covariances=covs[order],
             pm_dispersion=pm_disp[order], is_cluster=pm_disp[order] < cfg.max_cluster_pm_dispersion,
-            min_membership=cfg.min_membership, prefix=cfg.column_prefix, step=step_name(ctx, "gmm"),
+            min_membership=cfg.min_membership, prefix=cfg.column_prefix, step=ctx.step_name("gmm"),
             bic_path=path, cmd=(cfg.cmd_colour, cfg.cmd_magnitude))
         fitted.summarise(sample)
         return fitted
@@ -113,10 +113,6 @@ class SklearnMixtureDetector(Detector):
     def load(cls, files, state: dict) -> "FittedSklearnMixture":
         """The mixture that ``FittedSklearnMixture.save`` wrote (arrays from mixture.npz, sha256-checked by core)."""
         return FittedSklearnMixture.from_saved(files, state)
-
-
-def step_name(ctx, fallback: str) -> str:
-    return ctx.step.split(".", 1)[-1] if getattr(ctx, "step", "") else fallback
 
 
 class FittedSklearnMixture(FittedDetector):

@@ -85,10 +85,6 @@ class SpaceTimeConfig(MixtureInputConfig):
         "cap when streaming); every row is scored"))
 
 
-def step_name(ctx, fallback: str) -> str:
-    return ctx.step.split(".", 1)[-1] if getattr(ctx, "step", "") else fallback
-
-
 class SpaceTimeDetector(Detector):
     name = "mixture.spacetime"
     summary = ("Chronostar space-time mixture: groups as spherical birth Gaussians traced forward "
@@ -181,7 +177,7 @@ class SpaceTimeDetector(Detector):
                      "sigma_position": float(c.sigma_position), "sigma_velocity": float(c.sigma_velocity)}
                     for c in comps],
             background=background, background_arrays=arrays, selected=[], min_membership=cfg.min_membership,
-            prefix=cfg.column_prefix, step=step_name(ctx, "spacetime"),
+            prefix=cfg.column_prefix, step=ctx.step_name("spacetime"),
             profiles={f"group {rank}": mix.profiles_[k - 1] for rank, k in enumerate(order[1:], start=1)})
         valid, X, _, resp = fitted.evaluate(sample)
         _, member_of, _ = fitted.members(sample)
