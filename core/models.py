@@ -85,10 +85,8 @@ class ModelFiles:
         entry = self.listed.get(name)
         if entry is None:
             raise ModelError(f"{self.folder}: model.json does not list '{name}'; unlisted files are never read")
-        if entry.get("pickle") and not self.trust_pickle:
-            raise ModelError(f"{self.folder / name} is a pickle. Unpickling runs code chosen by whoever wrote the "
-                             "file, so it is refused by default; pass --trust-pickle (trust_pickle=True) only for "
-                             "a model folder you made yourself or fully trust")
+        if entry.get("pickle"):
+            self._require_trust(name)
         path = self.folder / name
         if not path.is_file():
             raise ModelError(f"{path}: listed in model.json but missing")
@@ -128,9 +126,17 @@ class ModelFiles:
         return sio.loads(data, trusted=untrusted)
 
     def read_pickle(self, name: str):
+        """Unpickle a listed file: only with trust, whatever model.json says the file is."""
         import pickle
 
+        self._require_trust(name)
         return pickle.loads(self.read_bytes(name))
+
+    def _require_trust(self, name: str) -> None:
+        if not self.trust_pickle:
+            raise ModelError(f"{self.folder / name} is a pickle. Unpickling runs code chosen by whoever wrote the "
+                             "file, so it is refused by default; pass --trust-pickle (trust_pickle=True) only for "
+                             "a model folder you made yourself or fully trust")
 
 
 def save_model(fitted, folder: Path | str, info: dict) -> Path:

@@ -283,3 +283,25 @@ def test_toolkit_score_reproduces_every_builtin_recipe(tmp_path, recipe):
         out = pd.read_parquet(tmp_path / step / "scored.parquet")
         np.testing.assert_array_equal(out[f"score_{step}_rescored"], out[f"score_{step}"])
         np.testing.assert_array_equal(out[f"flag_{step}_rescored"], out[f"flag_{step}"])
+
+
+def test_a_pickle_listed_as_plain_is_still_refused(gaia_run, tmp_path):
+    """A crafted model.json that lists a pickle without its pickle mark must not get it unpickled."""
+    import hashlib
+    import json
+    import pickle
+
+    model = copy_model(gaia_run, tmp_path)
+    Boom.target = tmp_path / "pwned2"
+    payload = pickle.dumps(Boom())
+    (model / "m0_model.pkl").write_bytes(payload)
+    doc = json.loads((model / "model.json").read_text())
+    doc["component"] = "detect.isolation_forest"
+    doc["state"]["models"][0]["estimator"]["kind"] = "isolation_forest"
+    doc["state"]["models"][0]["objects"] = {"model": "m0_model.pkl"}
+    doc["files"]["m0_model.pkl"] = {"sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload),
+                                    "pickle": False}
+    (model / "model.json").write_text(json.dumps(doc))
+    res = CliRunner().invoke(app, ["score", str(model), str(gaia_run / "scored.parquet"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "is a pickle" in res.output, res.output
+    assert not Boom.target.exists()
