@@ -118,14 +118,15 @@ class SyntheticAssociation(Source):
         tracer = cfg.epicyclic.tracer()
         trace = tracer.forward
         if cfg.integrator == "gala":
+            from functools import partial
+
             from .galactic_constants import local_constants, named_potential
             from .gala_association import trace_with_gala
 
             pot = named_potential(cfg.epicyclic.potential or "MilkyWayPotential2022")
             vc = local_constants(pot, cfg.epicyclic.r0_kpc)["v_circ"]
-
-            def trace(birth, age):
-                return trace_with_gala(birth, age, pot, cfg.epicyclic.r0_kpc, vc, cfg.epicyclic.solar_motion)
+            trace = partial(trace_with_gala, potential=pot, r0_kpc=cfg.epicyclic.r0_kpc, v_circ_kms=vc,
+                            solar_motion=cfg.epicyclic.solar_motion)
         states, labels = [], []
         for a in cfg.associations:
             # the birth mean only places the group: the epicyclic inverse is close enough for that
