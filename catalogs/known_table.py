@@ -1,6 +1,6 @@
 """Turn any astropy table of known objects into the catalogue shape: ``name``, ``ra``, ``dec`` (deg).
 
-Shared by the VizieR catalogues and ``catalog.file``, so that a VizieR answer
+Shared by the VizieR catalogues and ``catalogs.file``, so that a VizieR answer
 and a CSV export of the same catalogue give the same table.
 """
 

@@ -1,4 +1,4 @@
-"""``catalog.file``: any local table of known objects (CSV, FITS, VOTable, ECSV, Parquet)."""
+"""``catalogs.file``: any local table of known objects (CSV, FITS, VOTable, ECSV, Parquet)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def row_labeller(path: Path, tab, format: str | None):
 
 
 class FileCatalog(Catalog):
-    name = "catalog.file"
+    name = "catalogs.file"
+    aliases = ("catalog.file",)   # the former name, until the next release
     summary = "Known objects from a local table; name and RA/Dec columns detected or mapped, degrees or sexagesimal."
     citation = "(the file's own source: cite it)"
 
@@ -42,7 +43,7 @@ class FileCatalog(Catalog):
         dec_column: str | None = Field(None, description="Dec column (degrees or sexagesimal); detected "
                                                          "(DEC, dec, DEJ2000, DEC(J2000), _DE, ...) when omitted")
         epoch: float | None = Field(2000.0, description="epoch (Julian year) of the positions, for proper-motion "
-                                                        "propagation in match.catalog; null when unknown")
+                                                        "propagation in catalogs.match; null when unknown")
         citation: str = Field("", description="reference to cite for this catalogue (shown in the summary)")
 
     @property
@@ -54,7 +55,7 @@ class FileCatalog(Catalog):
         cfg = self.config
         path = Path(cfg.path)
         if not path.is_file():
-            raise StageError(f"catalog.file: '{path}' does not exist (path is relative to the working "
+            raise StageError(f"catalogs.file: '{path}' does not exist (path is relative to the working "
                              f"directory {Path.cwd()})")
         tab = read_table(Path(path), cfg.format)
         return known_object_table(

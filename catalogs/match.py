@@ -1,4 +1,4 @@
-"""``match.catalog``: which rows are known objects, and how well the detectors found them.
+"""``catalogs.match``: which rows are known objects, and how well the detectors found them.
 
 Per row (chunk-pure): ``match_<short>`` (name of the nearest catalogue object
 within the radius, '' when none) and ``match_<short>_sep`` (arcsec, NaN when
@@ -46,7 +46,7 @@ class CatalogStep(BaseModel):
     """One catalogue to match against: ``{use: catalog.x, with: {...}, short_name: ...}``."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
-    use: str = Field(description="a registered catalog component, e.g. catalog.belczynski2000 or catalog.file")
+    use: str = Field(description="a registered catalog component, e.g. catalogs.belczynski2000 or catalogs.file")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="the catalogue's settings")
     short_name: str | None = Field(None, description="overrides the catalogue's short name in match_<short>")
 
@@ -84,7 +84,8 @@ def table_positions(table: Table, ra_column: str | None, dec_column: str | None,
 
 
 class CatalogMatch(Validator):
-    name = "match.catalog"
+    name = "catalogs.match"
+    aliases = ("match.catalog",)   # the former name, until the next release
     summary = "Sky cross-match against known-object catalogues: matched names, separations, recall of the scores."
 
     class Config(Config):
@@ -118,16 +119,16 @@ class CatalogMatch(Validator):
         shorts = [s for s, _ in self.catalogs]
         dup = {s for s in shorts if shorts.count(s) > 1}
         if dup:
-            raise RecipeError(f"match.catalog: two catalogues share the short name {sorted(dup)}; set short_name "
+            raise RecipeError(f"catalogs.match: two catalogues share the short name {sorted(dup)}; set short_name "
                               f"on one of them (it names the columns match_<short_name>)")
 
     # -- the per-row part ----------------------------------------------------
     def _positions(self, table: Table):
         cfg = self.config
-        ra, dec, described = table_positions(table, cfg.ra_column, cfg.dec_column, where="match.catalog")
+        ra, dec, described = table_positions(table, cfg.ra_column, cfg.dec_column, where="catalogs.match")
         pm = None
         if cfg.table_epoch is not None:
-            table.require([cfg.pmra_column, cfg.pmdec_column], "match.catalog (table_epoch needs proper motions)")
+            table.require([cfg.pmra_column, cfg.pmdec_column], "catalogs.match (table_epoch needs proper motions)")
             pm = (table.array(cfg.pmra_column), table.array(cfg.pmdec_column))
         return ra, dec, pm, described
 
@@ -196,7 +197,7 @@ class CatalogMatch(Validator):
         if names is None:
             names = [c for c in table.columns if c.startswith(prefix)]
         else:
-            table.require(names, "match.catalog")
+            table.require(names, "catalogs.match")
         if prefix == "flag_":
             return {c: table.data[c].fillna(False).to_numpy().astype(bool) for c in names}
         return {c: table.array(c) for c in names}
@@ -238,7 +239,7 @@ class CatalogMatch(Validator):
 # -- toolkit match ------------------------------------------------------------
 
 def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> CatalogStep:
-    """A registered catalogue name, or a path (then ``catalog.file``)."""
+    """A registered catalogue name, or a path (then ``catalogs.file``)."""
     from toolkit.core import get_registry
 
     registry = registry or get_registry()
@@ -246,7 +247,7 @@ def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> 
     if entry is not None and entry.kind == "catalog":
         return CatalogStep(use=ref, short_name=short_name)
     if is_file(ref):
-        return CatalogStep(use="catalog.file", with_={"path": str(ref)}, short_name=short_name)
+        return CatalogStep(use="catalogs.file", with_={"path": str(ref)}, short_name=short_name)
     known = ", ".join(e.name for e in registry.of_kind("catalog")) or "(none)"
     import difflib
 
@@ -311,7 +312,7 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     """Match any table file (a run's candidates.parquet, a CSV, ...) against catalogue(s).
 
     Returns the table with ``match_<short>``/``match_<short>_sep`` columns and
-    the statistics (the ``match.catalog`` summary, plus ``table``, ``rows``,
+    the statistics (the ``catalogs.match`` summary, plus ``table``, ``rows``,
     ``out``). Writes ``out_path`` atomically when given; prints a summary when
     a rich ``console`` is given. ``seed`` is the seed a simulated catalogue
     (``symbiotic.mock_known``) is built with: a run's own match uses the recipe's.

@@ -17,3 +17,10 @@ def toolkit_register_catalogs(register):
 @hookimpl
 def toolkit_register_validators(register):
     register(CatalogMatch)
+
+
+@hookimpl
+def toolkit_register_commands(cli):
+    from .command import add_match_command
+
+    add_match_command(cli)

@@ -100,9 +100,9 @@ def offline_message(definition: VizierCatalogDefinition, reason: str) -> str:
             f"There is no cached copy at {path}. To run offline, either copy that file from a machine that "
             f"has fetched the catalogue once (the cache folder is $TOOLKIT_CACHE or ~/.cache/toolkit), or "
             f"export the table from {definition.url} as CSV/VOTable and use "
-            f"`{{use: catalog.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead "
+            f"`{{use: catalogs.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead "
             f"(`toolkit match TABLE --catalog <export>` on the command line). "
-            f"In match.catalog, `on_unavailable: skip` goes on without this catalogue.")
+            f"In catalogs.match, `on_unavailable: skip` goes on without this catalogue.")
 
 
 def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = True, refresh: bool = False,

@@ -87,13 +87,15 @@ class VizierCatalog(Catalog):
 
 class Belczynski2000(VizierCatalog):
     definition = BELCZYNSKI2000
-    name = "catalog.belczynski2000"
+    name = "catalogs.belczynski2000"
+    aliases = ("catalog.belczynski2000",)   # the former name, until the next release
     summary = "Belczyński et al. 2000 catalogue of symbiotic stars (VizieR J/A+AS/146/407), cached."
     citation = BELCZYNSKI2000.citation
 
 
 class Akras2019(VizierCatalog):
     definition = AKRAS2019
-    name = "catalog.akras2019"
+    name = "catalogs.akras2019"
+    aliases = ("catalog.akras2019",)   # the former name, until the next release
     summary = "Akras et al. 2019 census of symbiotic stars (VizieR J/ApJS/240/21), cached."
     citation = AKRAS2019.citation

@@ -6,7 +6,7 @@ Plugin authors need only what this module exports.
 from .component import (Catalog, Component, Config, Cut, Detection, Detector, Feature, Field, FittedDetector,
                         Source, Validation, Validator)
 from .context import RunContext, cache_dir
-from .errors import PluginError, RecipeError, SourceUnavailable, StageError, ToolkitError
+from .errors import DeprecatedName, PluginError, RecipeError, SourceUnavailable, StageError, ToolkitError
 from .executors import rechunk
 from .expr import Expression
 from .models import ModelError, ModelFiles
@@ -17,7 +17,7 @@ from .table import ROW_ID, TRUTH_COLUMN, ColumnInfo, Columns, Table
 
 __all__ = [
     "Catalog", "Component", "Config", "Cut", "Detection", "Detector", "Feature", "Field", "FittedDetector", "Source",
-    "Validation", "Validator", "RunContext", "cache_dir", "PluginError", "RecipeError",
+    "Validation", "Validator", "RunContext", "cache_dir", "DeprecatedName", "PluginError", "RecipeError",
     "SourceUnavailable", "StageError", "ToolkitError", "Expression", "get_registry", "hookimpl",
     "ROW_ID", "TRUTH_COLUMN", "ColumnInfo", "Columns", "Table", "ModelError", "ModelFiles", "fold_of", "row_hash", "sample_hash",
     "unit_interval", "rechunk", "ThresholdConfig", "apply_cut", "threshold_cut",

@@ -55,6 +55,9 @@ class Component:
     Config: ClassVar[type[Config]] = Config
     #: True when the work on a row depends on that row alone (see module doc).
     row_wise: ClassVar[bool] = False
+    #: Former names that still resolve to this component for one release, with a deprecation
+    #: message naming ``name`` (``toolkit check`` and ``toolkit run`` print it).
+    aliases: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Config | dict | None = None, **params: Any) -> None:
         if config is None or isinstance(config, dict):

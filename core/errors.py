@@ -30,3 +30,9 @@ class OutputError(ToolkitError, OSError):
     """A file or folder could not be written (a path through a file, no permission, disk full).
 
     Also an ``OSError``, so code that goes on without an optional file (a cache) still can."""
+
+
+class DeprecatedName(FutureWarning):
+    """A recipe or command used a component's former name (it still works for one release).
+
+    A ``FutureWarning``, so Python shows it to users by default; the CLI prints it as one line."""

@@ -13,3 +13,10 @@ def toolkit_register_detectors(register):
     for cls in (AutoencoderDetector, VAEDetector, IsolationForestDetector, LOFDetector, PCADetector, PyODDetector,
                 EnsembleDetector):
         register(cls)
+
+
+@hookimpl
+def toolkit_register_commands(cli):
+    from .command import add_score_command
+
+    add_score_command(cli)

@@ -40,7 +40,7 @@ class AstrometryColumns(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ra: str = Field("ra", description="right ascension, ICRS (deg)")
     dec: str = Field("dec", description="declination, ICRS (deg)")
-    distance: str = Field("distance", description="distance (pc), e.g. from kinematics.distance")
+    distance: str = Field("distance", description="distance (pc), e.g. from gaia.distance")
     pmra: str = Field("pmra", description="proper motion in RA times cos(dec) (mas/yr)")
     pmdec: str = Field("pmdec", description="proper motion in Dec (mas/yr)")
     radial_velocity: str = Field("radial_velocity", description="line-of-sight velocity (km/s)")
@@ -55,7 +55,8 @@ def _astrometry(table: Table, cols: AstrometryColumns, stage: str, with_rv: bool
 
 
 class Distance(Feature):
-    name = "kinematics.distance"
+    name = "gaia.distance"
+    aliases = ("kinematics.distance",)   # the former name, until the next release
     summary = "Distance = 1/parallax after an optional zero-point (a constant or Lindegren et al. 2021)."
 
     class Config(Config):
@@ -90,7 +91,8 @@ class Distance(Feature):
 
 
 class AbsoluteMagnitude(Feature):
-    name = "kinematics.absolute_magnitude"
+    name = "gaia.absolute_magnitude"
+    aliases = ("kinematics.absolute_magnitude",)   # the former name, until the next release
     summary = "Absolute magnitudes M = m - 5 log10(d/10 pc) for each band, and a colour."
 
     class Config(Config):
@@ -128,7 +130,8 @@ class AbsoluteMagnitude(Feature):
 
 
 class Galactocentric(Feature):
-    name = "kinematics.galactocentric"
+    name = "gaia.galactocentric"
+    aliases = ("kinematics.galactocentric",)   # the former name, until the next release
     summary = "Galactocentric x, y, z, velocities, cylindrical R, phi, v_R, v_phi and velocity relative to the LSR."
 
     class Config(Config):
@@ -182,7 +185,8 @@ class Galactocentric(Feature):
 
 
 class Tangential(Feature):
-    name = "kinematics.tangential"
+    name = "gaia.tangential"
+    aliases = ("kinematics.tangential",)   # the former name, until the next release
     summary = "5D kinematics without radial velocity: l, b, v_l, v_b, v_tan and the reduced proper motion."
 
     class Config(Config):

@@ -3,6 +3,7 @@
 from toolkit.core import hookimpl
 
 from .archive import GaiaArchive
+from .bailer_jones import BailerJonesDistance
 from .cuts import HasRadialVelocity, ParallaxQuality, Ruwe
 from .features import AbsoluteMagnitude, Distance, Galactocentric, Tangential
 from .figures import GaiaFigures
@@ -28,6 +29,7 @@ def toolkit_register_features(register):
     register(AbsoluteMagnitude)
     register(Galactocentric)
     register(Tangential)
+    register(BailerJonesDistance)
 
 
 @hookimpl

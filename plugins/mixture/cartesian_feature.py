@@ -1,4 +1,4 @@
-"""``gaia.cartesian``: Chronostar's prepare-data as a chunk-pure feature.
+"""``mixture.cartesian``: Chronostar's prepare-data as a chunk-pure feature.
 
 Astrometry with errors and Gaia's 10 correlation coefficients -> heliocentric
 Galactic X Y Z (pc), U V W (km/s) and their full 6x6 covariance (21 columns
@@ -37,7 +37,8 @@ CORRELATIONS = [(a, b, f"{a}_{b}_corr") for i, a in enumerate(CORRELATED) for b 
 
 
 class GaiaCartesian(Feature):
-    name = "gaia.cartesian"
+    name = "mixture.cartesian"
+    aliases = ("gaia.cartesian",)   # the former name, until the next release
     summary = ("Astrometry + errors + correlations -> heliocentric Galactic XYZUVW and full 6x6 "
                "covariances (Jacobian propagation); missing RVs imputed and flagged.")
 

@@ -98,7 +98,7 @@ class SpaceTimeDetector(Detector):
         cfg = self.config
         if list(cfg.features) != CARTESIAN:
             raise RecipeError(f"{self.name}: features must be the heliocentric Galactic {CARTESIAN} "
-                              f"(from gaia.cartesian), got {cfg.features}")
+                              f"(from mixture.cartesian), got {cfg.features}")
         if cfg.age_max <= cfg.age_min:
             raise RecipeError(f"{self.name}: age_max ({cfg.age_max}) must exceed age_min ({cfg.age_min})")
         if cfg.select == "containing" and not cfg.containing:

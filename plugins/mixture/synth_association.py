@@ -1,4 +1,4 @@
-"""``synth.association``: Chronostar-style synthetic moving groups in a field, as Gaia would measure them.
+"""``mixture.synth_association``: Chronostar-style synthetic moving groups in a field, as Gaia would measure them.
 
 For each association: draw birth states from a spherical 6D Gaussian (position
 dispersion in pc, velocity dispersion in km/s) centred on the birth mean that
@@ -92,7 +92,8 @@ class EpicyclicSpec(Config):
 
 
 class SyntheticAssociation(Source):
-    name = "synth.association"
+    name = "mixture.synth_association"
+    aliases = ("synth.association",)   # the former name, until the next release
     summary = ("Synthetic moving groups (6D Gaussian at birth, traced forward epicyclically) in a field, "
                "measured with Gaia-like errors; truth in truth_population (mock).")
 
@@ -147,7 +148,7 @@ class SyntheticAssociation(Source):
             states.append(field)
             labels += [BACKGROUND] * bg.n_stars
         if not states:
-            raise StageError("synth.association: no stars requested (no associations and background.n_stars = 0)")
+            raise StageError("mixture.synth_association: no stars requested (no associations and background.n_stars = 0)")
         truth = np.vstack(states)
         labels = np.asarray(labels)
         true_astro = cartesian_to_astrometry(truth)

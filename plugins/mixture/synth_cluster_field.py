@@ -1,4 +1,4 @@
-"""``synth.cluster_field``: an open-cluster field for the cluster-membership lab (mock).
+"""``mixture.synth_cluster_field``: an open-cluster field for the cluster-membership lab (mock).
 
 A 2-degree cone (by default around ra 116.35, dec -37.95, the lab's NGC 2451
 field) with field stars spread in distance and proper motion, plus one or more
@@ -42,7 +42,8 @@ def _default_clusters():
 
 
 class SyntheticClusterField(Source):
-    name = "synth.cluster_field"
+    name = "mixture.synth_cluster_field"
+    aliases = ("synth.cluster_field",)   # the former name, until the next release
     summary = "Mock open-cluster field (clusters + field) with astrometry, distance estimates and Gaia photometry."
 
     class Config(Config):

@@ -70,7 +70,7 @@ def _columns_in_unit(table: Table, names: list[str], default_unit: str | None, t
 
 
 def _recorded_frame(ctx) -> tuple[str | None, object]:
-    """The latest ``frame`` note a step recorded (kinematics.galactocentric writes one)."""
+    """The latest ``frame`` note a step recorded (gaia.galactocentric writes one)."""
     for step, notes in reversed(list(getattr(ctx, "notes", {}).items())):
         if isinstance(notes, dict) and "frame" in notes:
             return step, notes["frame"]

@@ -1,4 +1,4 @@
-"""``extinction.column`` and ``extinction.mwdust``: E(B-V), A_band, dereddened magnitudes and colours.
+"""``symbiotic.extinction_column`` and ``symbiotic.extinction_mwdust``: E(B-V), A_band, dereddened magnitudes and colours.
 
 Both give the same columns:
 - ``ebv`` (mag; name configurable): E(B-V) times ``ebv_scale`` (0.86 converts SFD to the
@@ -59,7 +59,8 @@ def dereddened(table: Table, ebv: np.ndarray, cfg: DereddeningConfig, origin: st
 
 
 class ExtinctionColumn(Feature):
-    name = "extinction.column"
+    name = "symbiotic.extinction_column"
+    aliases = ("extinction.column",)   # the former name, until the next release
     summary = "E(B-V) from a catalogue column (e.g. SkyMapper ebmv_sfd); A_band, dereddened magnitudes and colours."
 
     class Config(DereddeningConfig):
@@ -71,7 +72,8 @@ class ExtinctionColumn(Feature):
 
 
 class ExtinctionMwdust(Feature):
-    name = "extinction.mwdust"
+    name = "symbiotic.extinction_mwdust"
+    aliases = ("extinction.mwdust",)   # the former name, until the next release
     summary = "E(B-V) at (l, b, distance) from a named mwdust map (SFD, Combined19, Green19, Marshall06, Zero, ...)."
 
     class Config(DereddeningConfig):

@@ -3,7 +3,7 @@
 Loss histogram with the flag threshold, loss box plot, loss per object with the flagged
 rows highlighted, a PCA projection of the detector's features, and colour-colour diagrams
 with known symbiotic stars marked (rows with a non-empty ``match_*`` column from
-``match.catalog``) and, on mock data, the injected symbiotics.
+``catalogs.match``) and, on mock data, the injected symbiotics.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ How the rows are made (intrinsic colours: ``mock_populations``):
   SkyMapper ``flags``: 1 close neighbour / 2 blend (3 %), 4 saturated (any band < 9 mag).
 - Gaia: parallax = 1/d with sigma = 0.02 + 0.03 10^(0.3 (G - 15)) mas, G ~ i + 0.3;
   ``r_med_geo``/``r_lo_geo``/``r_hi_geo`` mimic merged Bailer-Jones geometric distances
-  (the names ``distance.bailer_jones`` writes).
+  (the names ``gaia.bailer_jones`` writes).
 """
 
 from __future__ import annotations

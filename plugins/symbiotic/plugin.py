@@ -2,7 +2,6 @@
 
 from toolkit.core import hookimpl
 
-from .bailer_jones import BailerJonesDistance
 from .cuts import AbsoluteMagnitudeCut, ExtinctionCorrectedColourCut
 from .extinction import ExtinctionColumn, ExtinctionMwdust
 from .figures import SymbioticFigures
@@ -30,8 +29,6 @@ def toolkit_register_features(register):
     register(ExtinctionColumn)
     register(ExtinctionMwdust)
     register(NightlyColours)
-    # remote distance feature: registered below by its owner
-    register(BailerJonesDistance)
 
 
 @hookimpl

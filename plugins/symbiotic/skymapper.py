@@ -1,6 +1,6 @@
-"""SkyMapper over TAP: the symbiotic selection (``skymapper.tap``) and per-epoch photometry.
+"""SkyMapper over TAP: the symbiotic selection (``symbiotic.skymapper``) and per-epoch photometry.
 
-``skymapper.tap`` builds the seed pipeline's query from recipe values: SkyMapper
+``symbiotic.skymapper`` builds the seed pipeline's query from recipe values: SkyMapper
 DR2 (or DR4) ``master`` joined to its nearest 2MASS PSC, Gaia and AllWISE
 counterparts (within 2", 2" and 3"), 2MASS ``ph_qual = 'AAA'`` and clean 2MASS
 flags, ``class_star > 0.9``, clean PSF flags, detections in u, v and g, a single
@@ -63,7 +63,8 @@ def _num(x: float) -> str:
 
 
 class SkyMapperTap(Source):
-    name = "skymapper.tap"
+    name = "symbiotic.skymapper"
+    aliases = ("skymapper.tap",)   # the former name, until the next release
     summary = "SkyMapper DR2/DR4 x 2MASS x Gaia x AllWISE selection over TAP (the symbiotic seed's query)."
 
     class Config(TapOptions):

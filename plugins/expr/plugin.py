@@ -1,14 +1,8 @@
-"""Hook implementations of the survey-agnostic built-ins."""
+"""Hook implementations of the expression steps (``expr.*``)."""
 
 from toolkit.core import hookimpl
 
 from .expression import ExpressionCut, ExpressionFeature
-from .table_file import TableFile
-
-
-@hookimpl
-def toolkit_register_sources(register):
-    register(TableFile)
 
 
 @hookimpl

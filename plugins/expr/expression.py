@@ -1,4 +1,4 @@
-"""``cut.expr`` and ``feature.expr``: recipe-written selections and derived columns.
+"""``expr.cut`` and ``expr.feature``: recipe-written selections and derived columns.
 
 Expressions use the safe grammar of ``toolkit.core.expr`` (never eval).
 """
@@ -21,7 +21,14 @@ def _checked(text: str) -> str:
 
 
 class ExpressionCut(Cut):
-    name = "cut.expr"
+    """Keep the rows where ``expr`` is true, e.g. ``parallax > 10 and ruwe < 1.4``.
+
+    The expression is parsed by ``toolkit.core.Expression`` (never ``eval``): column names,
+    numbers, comparisons, arithmetic, and/or/not and a few functions. A comparison with NaN is false,
+    so rows with a missing value are cut (the cut-flow counts them).
+    """
+    name = "expr.cut"
+    aliases = ("cut.expr",)   # the former name, until the next release
     summary = "Keep rows where a safe expression is true (columns, numbers, arithmetic, and/or/not)."
 
     class Config(Config):
@@ -44,7 +51,8 @@ class ExpressionCut(Cut):
 
 
 class ExpressionFeature(Feature):
-    name = "feature.expr"
+    name = "expr.feature"
+    aliases = ("feature.expr",)   # the former name, until the next release
     summary = "A new column from a safe expression of existing ones, with a unit."
 
     class Config(Config):
