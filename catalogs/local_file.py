@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.core import Catalog, Config, Field, StageError, Table
-from toolkit.core.io import file_sha256
-from toolkit.core.io import read_table
+from toolkit.core import Catalog, Config, Field, StageError, Table, missing_path
+from toolkit.core import RunContext
+from toolkit.core import file_sha256, read_table
 
 from .coordinates import ascii_line_numbers
 from .known_table import known_object_table, short_name_of
@@ -51,16 +51,16 @@ class FileCatalog(Catalog):
         cfg = self.config
         return short_name_of(cfg.short_name or Path(cfg.path).name.split(".")[0])
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         path = Path(cfg.path)
         if not path.is_file():
-            raise StageError(f"catalogs.file: '{path}' does not exist (path is relative to the working "
-                             f"directory {Path.cwd()})")
+            raise StageError(f"{self.name}: {missing_path(path, 'catalogue file')} (a relative path in a recipe "
+                             f"is relative to the recipe's folder)")
         tab = read_table(Path(path), cfg.format)
         return known_object_table(
             tab, short_name=self.short_name, where=f"catalogue file {path}", ra_column=cfg.ra_column,
             dec_column=cfg.dec_column, name_column=cfg.name_column, row_label=row_labeller(path, tab, cfg.format),
             meta={"catalog": self.name, "source": str(path), "citation": cfg.citation, "epoch": cfg.epoch,
-                  "inputs": {str(path): file_sha256(path)}},
+                  "inputs": {str(path): ctx.record_input(path) if ctx is not None else file_sha256(path)}},
             ctx=ctx)

@@ -18,18 +18,19 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, model_validator
 from rich.markup import escape
 
 from toolkit.core import (Columns, Config, Field, RecipeError, RunContext, SourceUnavailable, StageError, Table,
                           Validation, Validator)
 
-from toolkit.core.context import one_line
-from toolkit.core.io import is_file
+from toolkit.core import one_line
+from toolkit.core import is_file
 
 from .coordinates import angles_to_degrees, detect_position_columns
 from .crossmatch import match_rows, propagate_positions, recall_statistics
 from .known_table import short_name_of
+from toolkit.core import flag_for
 
 EPOCH_NOTE = ("Catalogue positions are J2000 (epoch ~2000); Gaia DR3 positions are epoch 2016.0. Without "
               "table_epoch + proper motions, stars moving faster than ~radius/16 yr (125 mas/yr for 2 arcsec) "
@@ -49,6 +50,14 @@ class CatalogStep(BaseModel):
     use: str = Field(description="a registered catalog component, e.g. catalogs.belczynski2000 or catalogs.file")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="the catalogue's settings")
     short_name: str | None = Field(None, description="overrides the catalogue's short name in match_<short>")
+    #: the recipe loader's validation context, so that the catalogue's own paths (catalogs.file's
+    #: ``path``) resolve against the recipe's folder like any step's
+    _context: dict | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _keep_context(self, info: ValidationInfo) -> "CatalogStep":
+        self._context = info.context
+        return self
 
 
 def build_catalog(step: CatalogStep, registry=None):
@@ -60,7 +69,7 @@ def build_catalog(step: CatalogStep, registry=None):
     registry = registry or get_registry()
     entry = registry.get(step.use, "catalog")
     try:
-        component = entry.cls(entry.cls.Config.model_validate(step.with_))
+        component = entry.cls(entry.cls.Config.model_validate(step.with_, context=step._context))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']}" for e in exc.errors())
         raise RecipeError(f"catalogue {step.use}: {problems}") from None
@@ -155,7 +164,7 @@ class CatalogMatch(Validator):
         return cols, idx
 
     # -- the whole-table part -----------------------------------------------
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         cfg = self.config
         positions = self._positions(table)
         scores = self._columns(table, cfg.score_columns, "score_")
@@ -202,7 +211,7 @@ class CatalogMatch(Validator):
             return {c: table.data[c].fillna(False).to_numpy().astype(bool) for c in names}
         return {c: table.array(c) for c in names}
 
-    def _figure(self, table: Table, scores: dict, figure_data, ctx) -> None:
+    def _figure(self, table: Table, scores: dict, figure_data, ctx: RunContext) -> None:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -223,7 +232,7 @@ class CatalogMatch(Validator):
                 if len(known):
                     ax.vlines(known, 0, 1, transform=ax.get_xaxis_transform(), color=colour, lw=0.8, alpha=0.8)
                 ax.plot([], [], color=colour, label=f"matched to {short} ({len(known)})")
-            flag_col = "flag_" + col[len("score_"):]
+            flag_col = flag_for(col)
             if flag_col in table.data and table.data[flag_col].any() and len(finite):
                 threshold = np.nanmin(score[table.data[flag_col].fillna(False).to_numpy(bool)])
                 ax.axvline(threshold, color="k", ls="--", lw=1, label=f"{flag_col} threshold")
@@ -295,7 +304,7 @@ def _output_format(out_path: Path, format: str | None) -> str:
 
 def write_table(table: Table, out_path: Path | str, format: str | None = None) -> Path:
     """Write atomically (a temporary file moved into place), units and descriptions kept."""
-    from toolkit.core.runfolder import write_table as write_with_units
+    from toolkit.core import write_table as write_with_units
 
     out_path = Path(out_path)
     write_with_units(table, out_path, OUTPUT_FORMATS[_output_format(out_path, format)])
@@ -319,7 +328,7 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     """
     from pydantic import ValidationError
 
-    from toolkit.core.io import read_table
+    from toolkit.core import read_table
 
     refs = [catalog_ref] if isinstance(catalog_ref, (str, Path)) else list(catalog_ref)
     if out_path is not None:

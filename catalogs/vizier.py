@@ -18,8 +18,9 @@ from io import BytesIO
 from pathlib import Path
 
 from toolkit.core import SourceUnavailable, StageError, cache_dir
-from toolkit.core.io import atomic_write
-from toolkit.core.remote import cache_problem, call_with_deadline, file_record
+from toolkit.core import RunContext
+from toolkit.core import atomic_write
+from toolkit.core import cache_problem, call_with_deadline, file_record
 
 from .definitions import VizierCatalogDefinition
 
@@ -107,7 +108,7 @@ def offline_message(definition: VizierCatalogDefinition, reason: str) -> str:
 
 def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = True, refresh: bool = False,
                        timeout_s: float = 60.0, deadline_s: float = 900.0, retries: int = 2, backoff_s: float = 2.0,
-                       server: str | None = None, ctx=None) -> tuple[list[tuple[str, object]], dict]:
+                       server: str | None = None, ctx: RunContext | None = None) -> tuple[list[tuple[str, object]], dict]:
     """The catalogue's tables and provenance ({'cache': path, 'cache_hit': bool, ...}).
 
     Raises ``SourceUnavailable`` (saying what to do) when VizieR cannot be

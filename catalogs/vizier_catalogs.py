@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import Catalog, Config, Field, StageError, Table
+from toolkit.core import RunContext
 
 from .definitions import AKRAS2019, BELCZYNSKI2000, VizierCatalogDefinition
 from .known_table import known_object_table
@@ -45,7 +46,7 @@ class VizierCatalog(Catalog):
                              f"{missing}; it has {sorted(by_suffix)}")
         return chosen or list(tables)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         d, cfg = self.definition, self.config
         tables, provenance = load_vizier_tables(d, cache=cfg.cache, refresh=cfg.refresh, timeout_s=cfg.timeout_s,
                                                 deadline_s=cfg.deadline_s, retries=cfg.retries, backoff_s=cfg.backoff_s, server=cfg.server,

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from typer.core import TyperCommand, TyperGroup
 
-from .errors import ToolkitError
+from .errors import TRACEBACK_ENV, ToolkitError, raised_at
 
 
 class _GuardedGroup(TyperGroup):
@@ -34,10 +34,11 @@ class _GuardedGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - the last guard: a message, never a traceback
             if os.environ.get("TOOLKIT_DEBUG") or type(exc).__module__.split(".")[0] in ("typer", "click"):
                 raise   # usage errors and exits of the command-line library itself
+            _print_traceback(exc)
             err.print("[bold red]internal error:[/bold red] ", end="")
-            err.print(f"{type(exc).__name__}: {exc}\nThis is a bug in toolkit or one of its plugins; "
-                      "set TOOLKIT_DEBUG=1 to see the traceback and please report it.", markup=False,
-                      highlight=False)
+            err.print(f"{type(exc).__name__}: {exc} (at {raised_at(exc)})\nThis is a bug in toolkit or one of its "
+                      f"plugins; run with --traceback (or {TRACEBACK_ENV}=1) to see the traceback and please "
+                      "report it.", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
 
@@ -86,6 +87,15 @@ out = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def _root(traceback_: bool = typer.Option(False, "--traceback",
+                                          help=f"show the full traceback of a failure, e.g. a plugin crash "
+                                               f"(also {TRACEBACK_ENV}=1)")):
+    """Find unusual stars in survey catalogues and check whether they are real physics."""
+    global _traceback_flag
+    _traceback_flag = traceback_   # set on every invocation, read by _fail
+
+
 @contextmanager
 def _deprecations():
     """Print each deprecation (a component's former name) once, as one line on stderr."""
@@ -109,7 +119,26 @@ def _deprecations():
                 err.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+_traceback_flag = False
+
+
+def _wants_traceback() -> bool:
+    return _traceback_flag or os.environ.get(TRACEBACK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """With --traceback or TOOLKIT_TRACEBACK=1: the full traceback (a plugin crash's own frames
+    included, through the exception chain) before the one-line message."""
+    if not _wants_traceback():
+        return
+    import traceback
+
+    err.print("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip(), markup=False,
+              highlight=False, soft_wrap=True)
+
+
 def _fail(exc: Exception) -> None:
+    _print_traceback(exc)
     err.print("[bold red]error:[/bold red] ", end="")
     err.print(str(exc), markup=False, highlight=False, soft_wrap=True)   # paths stay whole for copy and paste
     raise typer.Exit(2)

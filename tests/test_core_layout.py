@@ -91,3 +91,9 @@ def test_plugins_show_prints_the_class_docstring_and_former_names():
     assert "Keep the rows where ``expr`` is true" in text and "(never ``eval``)" in text   # ExpressionCut's docstring
     assert "recipe-written selections" not in text                               # not its module's
     assert "Former names (deprecated): cut.expr" in text
+@pytest.mark.parametrize("folder", ["plugins", "catalogs"])
+def test_builtin_plugins_import_only_the_public_core(folder):
+    bad = [f"{p}:{i}: {line}" for p, i, line in _imports(ROOT / folder)
+           if re.search(r"toolkit\.core\.", line)]
+    assert not bad, (f"{folder}/ reaches into core submodules; export what it needs from toolkit.core:\n"
+                     + "\n".join(bad))

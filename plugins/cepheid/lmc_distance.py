@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core import Config, Field, StageError, Table, Validation, Validator
-from toolkit.core.models import load_model
+from toolkit.core import RunContext
+from toolkit.core import load_model
 
 from .figures import distance_figure
 from .fit import LeavittFit
@@ -50,7 +51,7 @@ class LmcDistance(Validator):
                "selected by position, uncertainty from the posterior; compared with Pietrzynski et al. 2019.")
     Config = LmcDistanceConfig
 
-    def _load_fit(self, ctx) -> tuple[LeavittFit, str]:
+    def _load_fit(self, ctx: RunContext) -> tuple[LeavittFit, str]:
         """The calibration's fit, read through ``toolkit.core.models`` (model.json, sha256-checked files)."""
         cfg = self.config
         if cfg.model_dir:
@@ -71,7 +72,7 @@ class LmcDistance(Validator):
                              "cepheid.leavitt_mcmc; calibration/model_dir must name a Leavitt-law fit")
         return fitted.fit, shown
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         cfg = self.config
         fit, folder = self._load_fit(ctx)
         period = cfg.period or fit.x_column

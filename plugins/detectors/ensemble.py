@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Config, Detector, Field, FittedDetector, StageError, Table, ThresholdConfig
+from toolkit.core import RunContext
+from toolkit.core import is_score, score_column
 
 
 
@@ -34,7 +36,7 @@ def fractional_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
 class FittedEnsemble(FittedDetector):
     def __init__(self, inputs: list[str], weights: np.ndarray, references: list[np.ndarray]) -> None:
         self.inputs, self.weights, self.references = list(inputs), np.asarray(weights, float), references
-        self.features = [f"score_{n}" for n in self.inputs]
+        self.features = [score_column(n) for n in self.inputs]
         self.score_description = (f"weighted mean of the fractional ranks (rank/N among the training sample's "
                                   f"scores, in (0, 1]) of {', '.join(self.features)}; NaN where any input is NaN")
         self.summary = {"inputs": self.inputs, "weights": self.weights.tolist(),
@@ -62,15 +64,15 @@ class EnsembleDetector(Detector):
         weights: list[float] | None = Field(None, description="optional weight per input (default equal)")
         threshold: ThresholdConfig = Field(default_factory=ThresholdConfig, description="how flags are chosen")
 
-    def fit(self, sample: Table, ctx) -> FittedEnsemble:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedEnsemble:
         cfg = self.config
         step = ctx.step_name("ensemble")
-        cols = [f"score_{n}" for n in cfg.inputs]
+        cols = [score_column(n) for n in cfg.inputs]
         missing = [c for c in cols if c not in sample.data.columns]
         if missing:
             raise StageError(f"detectors.ensemble '{step}': score column(s) {', '.join(repr(m) for m in missing)} are "
                              f"not in the table. List detector steps that run before this one; present: "
-                             f"{', '.join(c for c in sample.columns if c.startswith('score_')) or 'none'}")
+                             f"{', '.join(c for c in sample.columns if is_score(c)) or 'none'}")
         weights = np.ones(len(cols)) if cfg.weights is None else np.asarray(cfg.weights, float)
         if len(weights) != len(cols) or np.any(weights < 0) or weights.sum() <= 0:
             raise StageError(f"detectors.ensemble '{step}': `weights` needs one non-negative weight per input "

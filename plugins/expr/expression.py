@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import field_validator
 
 from toolkit.core import Columns, Config, Cut, Expression, Feature, Field, RecipeError, StageError, Table
+from toolkit.core import RunContext
 
 
 def _checked(text: str) -> str:
@@ -42,7 +43,7 @@ class ExpressionCut(Cut):
     def describe(self) -> str:
         return self.config.expr
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         table.require(self.expression.columns, self.name)
         result = np.broadcast_to(np.asarray(self.expression.evaluate(table.data)), (len(table),))
         if result.dtype.kind not in "biu":
@@ -64,7 +65,7 @@ class ExpressionFeature(Feature):
         super().__init__(config, **params)
         self.expressions = {name: Expression(text) for name, text in self.config.columns.items()}
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         out = Columns()
         work = table.data
         for name, expr in self.expressions.items():

@@ -25,7 +25,8 @@ import pandas as pd
 from pydantic import model_validator
 
 from toolkit.core import Columns, Feature, Field, SourceUnavailable, StageError, Table
-from toolkit.core.remote import GAIA_TAP_URL, TapOptions, batches, tap_query
+from toolkit.core import RunContext
+from toolkit.core import GAIA_TAP_URL, TapOptions, batches, tap_query
 
 OUTPUT = ("r_med_geo", "r_lo_geo", "r_hi_geo")
 CATALOGUES = {
@@ -88,7 +89,7 @@ class BailerJonesDistance(Feature):
         table, columns = CATALOGUES[self.config.catalogue]
         return self.config.table or table, self.config.columns or columns
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require([cfg.source_id_column], self.name)
         raw = table.data[cfg.source_id_column]

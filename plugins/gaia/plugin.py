@@ -1,6 +1,6 @@
 """Hook implementations of the Gaia plugin (owner A; the archive source's lines are engineer G's)."""
 
-from toolkit.core import hookimpl
+from toolkit.core import Register, hookimpl
 
 from .archive import GaiaArchive
 from .bailer_jones import BailerJonesDistance
@@ -11,20 +11,20 @@ from .mock import GaiaMock
 
 
 @hookimpl
-def toolkit_register_sources(register):
+def toolkit_register_sources(register: Register) -> None:
     register(GaiaMock)
     register(GaiaArchive)
 
 
 @hookimpl
-def toolkit_register_cuts(register):
+def toolkit_register_cuts(register: Register) -> None:
     register(ParallaxQuality)
     register(HasRadialVelocity)
     register(Ruwe)
 
 
 @hookimpl
-def toolkit_register_features(register):
+def toolkit_register_features(register: Register) -> None:
     register(Distance)
     register(AbsoluteMagnitude)
     register(Galactocentric)
@@ -33,5 +33,5 @@ def toolkit_register_features(register):
 
 
 @hookimpl
-def toolkit_register_validators(register):
+def toolkit_register_validators(register: Register) -> None:
     register(GaiaFigures)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import rechunk, TRUTH_COLUMN, ColumnInfo, Config, Field, RecipeError, Source, StageError, Table
+from toolkit.core import RunContext
 
 from .cartesian_feature import CORRELATIONS, ERROR_UNITS, VALUE_UNITS
 from .cartesian_transform import cartesian_to_astrometry
@@ -109,11 +110,11 @@ class SyntheticAssociation(Source):
             "epicyclic: trace members with the fit's own linear map; gala: integrate them in the named "
             "potential (epicyclic.potential, default MilkyWayPotential2022), independent of the fit"))
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """An association and its field, drawn jointly: generated once, handed on in chunks (for --executor stream)."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         rng = ctx.rng("synth.association")
         tracer = cfg.epicyclic.tracer()

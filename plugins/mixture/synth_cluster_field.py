@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import rechunk, TRUTH_COLUMN, ColumnInfo, Config, Field, Source, Table
+from toolkit.core import RunContext
 
 from .frames import K_PM
 
@@ -58,11 +59,11 @@ class SyntheticClusterField(Source):
         clusters: list[ClusterSpec] = Field(default_factory=_default_clusters, description="clusters to plant")
         g_limit: float = Field(18.0, description="faintest G kept (mag)")
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """A cluster field whose populations are drawn jointly: generated once, handed on in chunks (for --executor stream)."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         rng = ctx.rng("synth.cluster_field")
         parts = []

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.core import Columns, Config, Feature, Field, StageError, Table
+from toolkit.core import Columns, Config, Feature, Field, StageError, Table, column_in
+from toolkit.core import RunContext
 
 from .bands import R_BY_COLUMN
 from .dust_maps import MAP_FILES, MAPS_2D, VECTORISED, load_map
@@ -66,7 +67,7 @@ class ExtinctionColumn(Feature):
     class Config(DereddeningConfig):
         ebv_column: str = Field("ebmv_sfd", description="column holding E(B-V) (mag)")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         table.require([self.config.ebv_column], self.name)
         return dereddened(table, table.array(self.config.ebv_column), self.config, f"column {self.config.ebv_column}")
 
@@ -98,16 +99,9 @@ class ExtinctionMwdust(Feature):
         return gal.l.deg, gal.b.deg
 
     def _distance_kpc(self, table: Table) -> np.ndarray:
-        import astropy.units as u
+        return column_in(table, self.config.distance_column, "kpc", default_unit="pc", stage=self.name)
 
-        col = self.config.distance_column
-        table.require([col], self.name)
-        q = table.quantity(col)
-        if q.unit == u.dimensionless_unscaled:
-            q = q.value * u.pc
-        return q.to_value(u.kpc)
-
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         dust_map = load_map(cfg.map, cfg.dust_dir)
         l, b = self._galactic(table)

@@ -28,7 +28,8 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from toolkit.core import Field, Source, StageError, Table
-from toolkit.core.remote import TapOptions, auto_async, batches, tap_query, to_source_table
+from toolkit.core import RunContext
+from toolkit.core import TapOptions, auto_async, batches, tap_query, to_source_table
 
 from .epochs import EPOCH_COLUMNS
 
@@ -150,7 +151,7 @@ class SkyMapperTap(Source):
             "WHERE " + "\n  AND ".join(where),
         ])
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         adql = self.adql()
         tab = tap_query(cfg.url, adql, label=self.name, ctx=ctx, **cfg.query_options(adql))
@@ -187,7 +188,7 @@ def fetch_epochs(object_ids, *, url: str = SKYMAPPER_TAP_URL, release: str = "dr
                  filters: Iterable[str] = BANDS, max_flags: int | None = 3, batch_size: int = 5000,
                  method: Literal["upload", "in_list"] = "upload", timeout_s: float = 60, retries: int = 3,
                  backoff_s: float = 2.0, cache: bool = True, async_: bool | str = "auto",
-                 sync_max_rows: int = 100_000, ctx=None):
+                 sync_max_rows: int = 100_000, ctx: RunContext | None = None):
     """Per-epoch SkyMapper photometry of ``object_ids``: a DataFrame, one row per detection.
 
     Columns: ``object_id`` (int64), ``mjd`` (float, days: start of the exposure,
