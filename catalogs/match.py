@@ -73,6 +73,9 @@ def build_catalog(step: CatalogStep, registry=None):
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']}" for e in exc.errors())
         raise RecipeError(f"catalogue {step.use}: {problems}") from None
+    # the values as validated (a relative path now absolute), so the run folder's resolved recipe reruns anywhere
+    given = set(step.with_)
+    step.with_ = {k: v for k, v in component.config.model_dump(mode="json").items() if k in given}
     short = step.short_name or getattr(component, "short_name", None) or step.use.rsplit(".", 1)[-1]
     return short_name_of(short), component
 

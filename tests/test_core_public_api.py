@@ -127,6 +127,9 @@ def test_recipe_paths_resolve_against_the_recipe_folder_not_the_working_director
     assert r.source.component.config.path == folder / "stars.csv"
     (short, catalog), = r.steps["validators"][0].component.catalogs
     assert catalog.config.path == folder / "known" / "list.csv"
+    resolved = r.resolved()   # written into the run folder: it reruns from anywhere
+    assert resolved["source"]["with"]["path"] == str(folder / "stars.csv")
+    assert resolved["validators"][0]["with"]["catalogs"][0]["with"]["path"] == str(folder / "known" / "list.csv")
     # --set values are the user's typing in a shell: relative to the working directory
     r = load_recipe(recipe, get_registry(), ["source.with.path=mine.csv"])
     assert r.source.component.config.path == elsewhere / "mine.csv"

@@ -32,7 +32,7 @@ from .sky import separation_deg
 class LmcDistanceConfig(Config):
     calibration: str = Field("pw_mw", description="name of the cepheid.leavitt_mcmc step (in this run) whose "
                              "fit is the calibrated relation")
-    model_dir: str | None = Field(None, description="or a saved fit folder (models/<step>/ of another run: "
+    model_dir: Path | None = Field(None, description="or a saved fit folder (models/<step>/ of another run: "
                                   "model.json + posterior.npz); overrides calibration")
     magnitude: str = Field("W", description="apparent magnitude column of the members (the relation's band)")
     magnitude_error: str | None = Field("W_err", description="its error column")

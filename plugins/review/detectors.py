@@ -26,7 +26,7 @@ class _LabelledRerank(Detector):
 
     class Config(Config):
         base: str = Field(..., description="step name of an earlier detector whose score_<base> is re-ranked")
-        labels: str = Field(..., description="labels file (labels.parquet, CSV, ECSV: id, label) or a run folder "
+        labels: Path = Field(..., description="labels file (labels.parquet, CSV, ECSV: id, label) or a run folder "
                                              "holding labels.parquet")
         features: list[str] = Field(..., min_length=1, description="feature columns the learner uses")
         top_k: int | None = Field(None, ge=1, description="flag this many top stars; null: as many as flag_<base>")
