@@ -1,4 +1,4 @@
-"""How long match.catalog takes: rows x catalogue size, per-row match and the recall statistics.
+"""How long catalogs.match takes: rows x catalogue size, per-row match and the recall statistics.
 
 Run: python benchmarks/catalogs_match.py  (prints a table; uses the fink catalogue when present)
 """

@@ -5,7 +5,7 @@ and the scoring throughput of a saved model.
     python benchmarks/detectors.py --lesson-epochs 500   # shorter lesson run, time extrapolated (labelled)
 
 Data: the ``gaia.mock`` source (170k stars) with the lesson's nine features
-(kinematics.distance, .absolute_magnitude, .galactocentric in the lesson frame);
+(gaia.distance, .absolute_magnitude, .galactocentric in the lesson frame);
 if the gaia plugin is not importable, a labelled Gaussian stand-in. ROC AUC is
 for the halo population against everything else (the lesson's target: halo
 stars on disc-crossing orbits); for the lesson scheme it is measured on the

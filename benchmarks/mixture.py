@@ -2,7 +2,7 @@
 
 1,000 background stars (position dispersion 500 pc, velocity 30 km/s) and 200
 association stars (birth dispersion 50 pc, 1.5 km/s, age 30 Myr), Gaia-like
-errors scaled by 0.3 -> gaia.cartesian -> mixture.gaussian (BIC growth) ->
+errors scaled by 0.3 -> mixture.cartesian -> mixture.gaussian (BIC growth) ->
 mixture.spacetime (ages).
 
 The association is *not* traced with the fit's epicyclic map: its stars are

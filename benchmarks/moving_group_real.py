@@ -2,7 +2,7 @@
 
 The table (tests/moving_group_data.py): the 21 classic BPMG members and the 15 TWA core members
 Chronostar ships (../shared/data), mixed into the project's own 100 pc field model (gaia.mock,
-170,000 stars of the DR3 RV sample), converted by gaia.cartesian. The recipe's mixture.spacetime
+170,000 stars of the DR3 RV sample), converted by mixture.cartesian. The recipe's mixture.spacetime
 step is run as the recipe gives it (Chronostar's BPMG box, BIC growth, KDE field background,
 MilkyWayPotential2022 epicyclic frame); --named runs it once more with beta Pic named
 (select: containing), --background gaussian with one broad field Gaussian instead of the KDE.

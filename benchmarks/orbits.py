@@ -11,7 +11,7 @@ then times gala's own Orbit.zmax() / pericenter() / apocenter() / eccentricity()
 
     python benchmarks/orbits.py [--stars 170000] [--subset 2000] [--workers 2]
 
-Phase space comes from gaia.mock + kinematics.distance + kinematics.galactocentric (the
+Phase space comes from gaia.mock + gaia.distance + gaia.galactocentric (the
 gaia_kinematic recipe's frame) when the gaia plugin is installed, otherwise from the synthetic
 solar neighbourhood in toolkit.plugins.orbits.synthetic.
 """
@@ -45,7 +45,7 @@ def phase_space_table(n: int, ctx):
                               ("galcen", Galactocentric(z_sun=0.0, galcen_distance=8.1))):
             ctx.step = f"features.{step}"
             table = table.with_columns(feature.compute(table, ctx))
-        origin = "gaia.mock + kinematics.galactocentric (R0 = 8.1 kpc, z_sun = 0)"
+        origin = "gaia.mock + gaia.galactocentric (R0 = 8.1 kpc, z_sun = 0)"
     normal = set(table.meta.get("truth_normal", ["disc"]))
     flag = ~np.isin(table.data["truth_population"].astype(str).to_numpy(), list(normal))
     return table.with_columns(Columns().add("flag_truth", flag)), origin

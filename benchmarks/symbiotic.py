@@ -36,12 +36,12 @@ def rates(score: np.ndarray, flag: np.ndarray, is_sym: np.ndarray) -> dict:
 CHOICES = {
     "vae_mags": ("recipe vae on 9 magnitudes (seed)", None, "vae", None),
     "pca_mags": ("recipe pca on 9 magnitudes (seed)", None, "pca", None),
-    "vae_colours": ("vae on dereddened + nightly colours", "detect.vae",
+    "vae_colours": ("vae on dereddened + nightly colours", "detectors.vae",
                     {"layers": [16], "latent": 3, "batch_size": 64, "patience": None}, DEREDDENED_COLOURS + NIGHTLY),
-    "iforest_mags": ("isolation_forest on magnitudes", "detect.isolation_forest", {}, MAGS),
-    "iforest_colours": ("isolation_forest on dereddened + nightly colours", "detect.isolation_forest", {},
+    "iforest_mags": ("isolation_forest on magnitudes", "detectors.isolation_forest", {}, MAGS),
+    "iforest_colours": ("isolation_forest on dereddened + nightly colours", "detectors.isolation_forest", {},
                         DEREDDENED_COLOURS + NIGHTLY),
-    "pca_colours": ("pca on dereddened + nightly colours", "detect.pca", {}, DEREDDENED_COLOURS + NIGHTLY),
+    "pca_colours": ("pca on dereddened + nightly colours", "detectors.pca", {}, DEREDDENED_COLOURS + NIGHTLY),
 }
 
 
@@ -70,7 +70,7 @@ def measure(epochs: int = 100, seed: int = 42, log=print) -> dict:
             score, flag = table.array(f"score_{extra}"), table.data[f"flag_{extra}"].to_numpy(bool)
         else:
             entry = registry.get(use, "detector")
-            if use == "detect.vae":
+            if use == "detectors.vae":
                 extra = {**extra, "epochs": epochs}
             comp = entry.cls(features=feats, nan_policy="median", policy="fit_all", threshold=threshold, **extra)
             ctx.step = f"detectors.bench_{use}"

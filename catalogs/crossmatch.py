@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from toolkit.core import flag_for
 
 MAS_PER_DEG = 3.6e6
 
@@ -123,7 +124,7 @@ def recall_statistics(*, ra, dec, cat_names, cat_ra, cat_dec, row_cat_index, rad
         ranks_by_col[col] = rank
         n_scored = int(np.isfinite(score).sum())
         known_rank = rank[known_rows] if n_known else np.array([])
-        flag_col = "flag_" + col[len("score_"):] if col.startswith("score_") else None
+        flag_col = flag_for(col)
         at_k = {}
         for k in ks:
             label = str(k)

@@ -1,6 +1,6 @@
 """Turn any astropy table of known objects into the catalogue shape: ``name``, ``ra``, ``dec`` (deg).
 
-Shared by the VizieR catalogues and ``catalog.file``, so that a VizieR answer
+Shared by the VizieR catalogues and ``catalogs.file``, so that a VizieR answer
 and a CSV export of the same catalogue give the same table.
 """
 
@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from toolkit.core import Columns, StageError, Table
+from toolkit.core import RunContext
 
 from .coordinates import angles_to_degrees, detect_position_columns, split_to_degrees
 
@@ -54,7 +55,7 @@ def _names(tab, column: str | None, short: str) -> np.ndarray:
 
 
 def known_object_table(tab, *, short_name: str, where: str, ra_column=None, dec_column=None,
-                       name_column=None, row_label=None, meta: dict | None = None, ctx=None) -> Table:
+                       name_column=None, row_label=None, meta: dict | None = None, ctx: RunContext | None = None) -> Table:
     """The catalogue as a Table: ``name``, ``ra``, ``dec`` first, the source's other columns after.
 
     Rows without a position are dropped (and counted in ``meta['dropped_no_position']``);

@@ -1,12 +1,12 @@
-"""``catalog.file``: any local table of known objects (CSV, FITS, VOTable, ECSV, Parquet)."""
+"""``catalogs.file``: any local table of known objects (CSV, FITS, VOTable, ECSV, Parquet)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.core import Catalog, Config, Field, StageError, Table
-from toolkit.core.io import file_sha256
-from toolkit.core.io import read_table
+from toolkit.core import Catalog, Config, Field, StageError, Table, missing_path
+from toolkit.core import RunContext
+from toolkit.core import file_sha256, read_table
 
 from .coordinates import ascii_line_numbers
 from .known_table import known_object_table, short_name_of
@@ -26,7 +26,8 @@ def row_labeller(path: Path, tab, format: str | None):
 
 
 class FileCatalog(Catalog):
-    name = "catalog.file"
+    name = "catalogs.file"
+    aliases = ("catalog.file",)   # the former name, until the next release
     summary = "Known objects from a local table; name and RA/Dec columns detected or mapped, degrees or sexagesimal."
     citation = "(the file's own source: cite it)"
 
@@ -42,7 +43,7 @@ class FileCatalog(Catalog):
         dec_column: str | None = Field(None, description="Dec column (degrees or sexagesimal); detected "
                                                          "(DEC, dec, DEJ2000, DEC(J2000), _DE, ...) when omitted")
         epoch: float | None = Field(2000.0, description="epoch (Julian year) of the positions, for proper-motion "
-                                                        "propagation in match.catalog; null when unknown")
+                                                        "propagation in catalogs.match; null when unknown")
         citation: str = Field("", description="reference to cite for this catalogue (shown in the summary)")
 
     @property
@@ -50,16 +51,16 @@ class FileCatalog(Catalog):
         cfg = self.config
         return short_name_of(cfg.short_name or Path(cfg.path).name.split(".")[0])
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         path = Path(cfg.path)
         if not path.is_file():
-            raise StageError(f"catalog.file: '{path}' does not exist (path is relative to the working "
-                             f"directory {Path.cwd()})")
+            raise StageError(f"{self.name}: {missing_path(path, 'catalogue file')} (a relative path in a recipe "
+                             f"is relative to the recipe's folder)")
         tab = read_table(Path(path), cfg.format)
         return known_object_table(
             tab, short_name=self.short_name, where=f"catalogue file {path}", ra_column=cfg.ra_column,
             dec_column=cfg.dec_column, name_column=cfg.name_column, row_label=row_labeller(path, tab, cfg.format),
             meta={"catalog": self.name, "source": str(path), "citation": cfg.citation, "epoch": cfg.epoch,
-                  "inputs": {str(path): file_sha256(path)}},
+                  "inputs": {str(path): ctx.record_input(path) if ctx is not None else file_sha256(path)}},
             ctx=ctx)

@@ -1,4 +1,4 @@
-"""``match.catalog``: which rows are known objects, and how well the detectors found them.
+"""``catalogs.match``: which rows are known objects, and how well the detectors found them.
 
 Per row (chunk-pure): ``match_<short>`` (name of the nearest catalogue object
 within the radius, '' when none) and ``match_<short>_sep`` (arcsec, NaN when
@@ -18,18 +18,19 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, model_validator
 from rich.markup import escape
 
 from toolkit.core import (Columns, Config, Field, RecipeError, RunContext, SourceUnavailable, StageError, Table,
                           Validation, Validator)
 
-from toolkit.core.context import one_line
-from toolkit.core.io import is_file
+from toolkit.core import one_line
+from toolkit.core import is_file
 
 from .coordinates import angles_to_degrees, detect_position_columns
 from .crossmatch import match_rows, propagate_positions, recall_statistics
 from .known_table import short_name_of
+from toolkit.core import flag_for
 
 EPOCH_NOTE = ("Catalogue positions are J2000 (epoch ~2000); Gaia DR3 positions are epoch 2016.0. Without "
               "table_epoch + proper motions, stars moving faster than ~radius/16 yr (125 mas/yr for 2 arcsec) "
@@ -46,9 +47,17 @@ class CatalogStep(BaseModel):
     """One catalogue to match against: ``{use: catalog.x, with: {...}, short_name: ...}``."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
-    use: str = Field(description="a registered catalog component, e.g. catalog.belczynski2000 or catalog.file")
+    use: str = Field(description="a registered catalog component, e.g. catalogs.belczynski2000 or catalogs.file")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="the catalogue's settings")
     short_name: str | None = Field(None, description="overrides the catalogue's short name in match_<short>")
+    #: the recipe loader's validation context, so that the catalogue's own paths (catalogs.file's
+    #: ``path``) resolve against the recipe's folder like any step's
+    _context: dict | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _keep_context(self, info: ValidationInfo) -> "CatalogStep":
+        self._context = info.context
+        return self
 
 
 def build_catalog(step: CatalogStep, registry=None):
@@ -60,10 +69,13 @@ def build_catalog(step: CatalogStep, registry=None):
     registry = registry or get_registry()
     entry = registry.get(step.use, "catalog")
     try:
-        component = entry.cls(entry.cls.Config.model_validate(step.with_))
+        component = entry.cls(entry.cls.Config.model_validate(step.with_, context=step._context))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']}" for e in exc.errors())
         raise RecipeError(f"catalogue {step.use}: {problems}") from None
+    # the values as validated (a relative path now absolute), so the run folder's resolved recipe reruns anywhere
+    given = set(step.with_)
+    step.with_ = {k: v for k, v in component.config.model_dump(mode="json").items() if k in given}
     short = step.short_name or getattr(component, "short_name", None) or step.use.rsplit(".", 1)[-1]
     return short_name_of(short), component
 
@@ -84,7 +96,8 @@ def table_positions(table: Table, ra_column: str | None, dec_column: str | None,
 
 
 class CatalogMatch(Validator):
-    name = "match.catalog"
+    name = "catalogs.match"
+    aliases = ("match.catalog",)   # the former name, until the next release
     summary = "Sky cross-match against known-object catalogues: matched names, separations, recall of the scores."
 
     class Config(Config):
@@ -118,16 +131,16 @@ class CatalogMatch(Validator):
         shorts = [s for s, _ in self.catalogs]
         dup = {s for s in shorts if shorts.count(s) > 1}
         if dup:
-            raise RecipeError(f"match.catalog: two catalogues share the short name {sorted(dup)}; set short_name "
+            raise RecipeError(f"catalogs.match: two catalogues share the short name {sorted(dup)}; set short_name "
                               f"on one of them (it names the columns match_<short_name>)")
 
     # -- the per-row part ----------------------------------------------------
     def _positions(self, table: Table):
         cfg = self.config
-        ra, dec, described = table_positions(table, cfg.ra_column, cfg.dec_column, where="match.catalog")
+        ra, dec, described = table_positions(table, cfg.ra_column, cfg.dec_column, where="catalogs.match")
         pm = None
         if cfg.table_epoch is not None:
-            table.require([cfg.pmra_column, cfg.pmdec_column], "match.catalog (table_epoch needs proper motions)")
+            table.require([cfg.pmra_column, cfg.pmdec_column], "catalogs.match (table_epoch needs proper motions)")
             pm = (table.array(cfg.pmra_column), table.array(cfg.pmdec_column))
         return ra, dec, pm, described
 
@@ -154,7 +167,7 @@ class CatalogMatch(Validator):
         return cols, idx
 
     # -- the whole-table part -----------------------------------------------
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         cfg = self.config
         positions = self._positions(table)
         scores = self._columns(table, cfg.score_columns, "score_")
@@ -196,12 +209,12 @@ class CatalogMatch(Validator):
         if names is None:
             names = [c for c in table.columns if c.startswith(prefix)]
         else:
-            table.require(names, "match.catalog")
+            table.require(names, "catalogs.match")
         if prefix == "flag_":
             return {c: table.data[c].fillna(False).to_numpy().astype(bool) for c in names}
         return {c: table.array(c) for c in names}
 
-    def _figure(self, table: Table, scores: dict, figure_data, ctx) -> None:
+    def _figure(self, table: Table, scores: dict, figure_data, ctx: RunContext) -> None:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -222,7 +235,7 @@ class CatalogMatch(Validator):
                 if len(known):
                     ax.vlines(known, 0, 1, transform=ax.get_xaxis_transform(), color=colour, lw=0.8, alpha=0.8)
                 ax.plot([], [], color=colour, label=f"matched to {short} ({len(known)})")
-            flag_col = "flag_" + col[len("score_"):]
+            flag_col = flag_for(col)
             if flag_col in table.data and table.data[flag_col].any() and len(finite):
                 threshold = np.nanmin(score[table.data[flag_col].fillna(False).to_numpy(bool)])
                 ax.axvline(threshold, color="k", ls="--", lw=1, label=f"{flag_col} threshold")
@@ -238,7 +251,7 @@ class CatalogMatch(Validator):
 # -- toolkit match ------------------------------------------------------------
 
 def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> CatalogStep:
-    """A registered catalogue name, or a path (then ``catalog.file``)."""
+    """A registered catalogue name, or a path (then ``catalogs.file``)."""
     from toolkit.core import get_registry
 
     registry = registry or get_registry()
@@ -246,7 +259,7 @@ def catalog_step_for(ref: str, registry=None, short_name: str | None = None) -> 
     if entry is not None and entry.kind == "catalog":
         return CatalogStep(use=ref, short_name=short_name)
     if is_file(ref):
-        return CatalogStep(use="catalog.file", with_={"path": str(ref)}, short_name=short_name)
+        return CatalogStep(use="catalogs.file", with_={"path": str(ref)}, short_name=short_name)
     known = ", ".join(e.name for e in registry.of_kind("catalog")) or "(none)"
     import difflib
 
@@ -294,7 +307,7 @@ def _output_format(out_path: Path, format: str | None) -> str:
 
 def write_table(table: Table, out_path: Path | str, format: str | None = None) -> Path:
     """Write atomically (a temporary file moved into place), units and descriptions kept."""
-    from toolkit.core.runfolder import write_table as write_with_units
+    from toolkit.core import write_table as write_with_units
 
     out_path = Path(out_path)
     write_with_units(table, out_path, OUTPUT_FORMATS[_output_format(out_path, format)])
@@ -311,14 +324,14 @@ def match_table_file(table_path: str | Path, catalog_ref: str | Sequence[str], r
     """Match any table file (a run's candidates.parquet, a CSV, ...) against catalogue(s).
 
     Returns the table with ``match_<short>``/``match_<short>_sep`` columns and
-    the statistics (the ``match.catalog`` summary, plus ``table``, ``rows``,
+    the statistics (the ``catalogs.match`` summary, plus ``table``, ``rows``,
     ``out``). Writes ``out_path`` atomically when given; prints a summary when
     a rich ``console`` is given. ``seed`` is the seed a simulated catalogue
     (``symbiotic.mock_known``) is built with: a run's own match uses the recipe's.
     """
     from pydantic import ValidationError
 
-    from toolkit.core.io import read_table
+    from toolkit.core import read_table
 
     refs = [catalog_ref] if isinstance(catalog_ref, (str, Path)) else list(catalog_ref)
     if out_path is not None:

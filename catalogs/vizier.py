@@ -18,8 +18,9 @@ from io import BytesIO
 from pathlib import Path
 
 from toolkit.core import SourceUnavailable, StageError, cache_dir
-from toolkit.core.io import atomic_write
-from toolkit.core.remote import cache_problem, call_with_deadline, file_record
+from toolkit.core import RunContext
+from toolkit.core import atomic_write
+from toolkit.core import cache_problem, call_with_deadline, file_record
 
 from .definitions import VizierCatalogDefinition
 
@@ -100,14 +101,14 @@ def offline_message(definition: VizierCatalogDefinition, reason: str) -> str:
             f"There is no cached copy at {path}. To run offline, either copy that file from a machine that "
             f"has fetched the catalogue once (the cache folder is $TOOLKIT_CACHE or ~/.cache/toolkit), or "
             f"export the table from {definition.url} as CSV/VOTable and use "
-            f"`{{use: catalog.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead "
+            f"`{{use: catalogs.file, with: {{path: <export>, short_name: {definition.short_name}}}}}` instead "
             f"(`toolkit match TABLE --catalog <export>` on the command line). "
-            f"In match.catalog, `on_unavailable: skip` goes on without this catalogue.")
+            f"In catalogs.match, `on_unavailable: skip` goes on without this catalogue.")
 
 
 def load_vizier_tables(definition: VizierCatalogDefinition, *, cache: bool = True, refresh: bool = False,
                        timeout_s: float = 60.0, deadline_s: float = 900.0, retries: int = 2, backoff_s: float = 2.0,
-                       server: str | None = None, ctx=None) -> tuple[list[tuple[str, object]], dict]:
+                       server: str | None = None, ctx: RunContext | None = None) -> tuple[list[tuple[str, object]], dict]:
     """The catalogue's tables and provenance ({'cache': path, 'cache_hit': bool, ...}).
 
     Raises ``SourceUnavailable`` (saying what to do) when VizieR cannot be

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import Catalog, Config, Field, StageError, Table
+from toolkit.core import RunContext
 
 from .definitions import AKRAS2019, BELCZYNSKI2000, VizierCatalogDefinition
 from .known_table import known_object_table
@@ -45,7 +46,7 @@ class VizierCatalog(Catalog):
                              f"{missing}; it has {sorted(by_suffix)}")
         return chosen or list(tables)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         d, cfg = self.definition, self.config
         tables, provenance = load_vizier_tables(d, cache=cfg.cache, refresh=cfg.refresh, timeout_s=cfg.timeout_s,
                                                 deadline_s=cfg.deadline_s, retries=cfg.retries, backoff_s=cfg.backoff_s, server=cfg.server,
@@ -87,13 +88,15 @@ class VizierCatalog(Catalog):
 
 class Belczynski2000(VizierCatalog):
     definition = BELCZYNSKI2000
-    name = "catalog.belczynski2000"
+    name = "catalogs.belczynski2000"
+    aliases = ("catalog.belczynski2000",)   # the former name, until the next release
     summary = "Belczyński et al. 2000 catalogue of symbiotic stars (VizieR J/A+AS/146/407), cached."
     citation = BELCZYNSKI2000.citation
 
 
 class Akras2019(VizierCatalog):
     definition = AKRAS2019
-    name = "catalog.akras2019"
+    name = "catalogs.akras2019"
+    aliases = ("catalog.akras2019",)   # the former name, until the next release
     summary = "Akras et al. 2019 census of symbiotic stars (VizieR J/ApJS/240/21), cached."
     citation = AKRAS2019.citation

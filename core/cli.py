@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from typer.core import TyperCommand, TyperGroup
 
-from .errors import ToolkitError
+from .errors import TRACEBACK_ENV, ToolkitError, raised_at
 
 
 class _GuardedGroup(TyperGroup):
@@ -33,10 +34,11 @@ class _GuardedGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - the last guard: a message, never a traceback
             if os.environ.get("TOOLKIT_DEBUG") or type(exc).__module__.split(".")[0] in ("typer", "click"):
                 raise   # usage errors and exits of the command-line library itself
+            _print_traceback(exc)
             err.print("[bold red]internal error:[/bold red] ", end="")
-            err.print(f"{type(exc).__name__}: {exc}\nThis is a bug in toolkit or one of its plugins; "
-                      "set TOOLKIT_DEBUG=1 to see the traceback and please report it.", markup=False,
-                      highlight=False)
+            err.print(f"{type(exc).__name__}: {exc} (at {raised_at(exc)})\nThis is a bug in toolkit or one of its "
+                      f"plugins; run with --traceback (or {TRACEBACK_ENV}=1) to see the traceback and please "
+                      "report it.", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
 
@@ -85,7 +87,58 @@ out = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def _root(traceback_: bool = typer.Option(False, "--traceback",
+                                          help=f"show the full traceback of a failure, e.g. a plugin crash "
+                                               f"(also {TRACEBACK_ENV}=1)")):
+    """Find unusual stars in survey catalogues and check whether they are real physics."""
+    global _traceback_flag
+    _traceback_flag = traceback_   # set on every invocation, read by _fail
+
+
+@contextmanager
+def _deprecations():
+    """Print each deprecation (a component's former name) once, as one line on stderr."""
+    import warnings
+
+    from .errors import DeprecatedName
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecatedName)
+        try:
+            yield
+        finally:
+            seen = []
+            for w in caught:
+                if issubclass(w.category, DeprecatedName) and str(w.message) not in seen:
+                    seen.append(str(w.message))
+                elif not issubclass(w.category, DeprecatedName):
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            for text in seen:
+                err.print("[yellow]deprecated:[/yellow] ", end="")
+                err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+_traceback_flag = False
+
+
+def _wants_traceback() -> bool:
+    return _traceback_flag or os.environ.get(TRACEBACK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """With --traceback or TOOLKIT_TRACEBACK=1: the full traceback (a plugin crash's own frames
+    included, through the exception chain) before the one-line message."""
+    if not _wants_traceback():
+        return
+    import traceback
+
+    err.print("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip(), markup=False,
+              highlight=False, soft_wrap=True)
+
+
 def _fail(exc: Exception) -> None:
+    _print_traceback(exc)
     err.print("[bold red]error:[/bold red] ", end="")
     err.print(str(exc), markup=False, highlight=False, soft_wrap=True)   # paths stay whole for copy and paste
     raise typer.Exit(2)
@@ -113,8 +166,9 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
         _fail(ToolkitError(f"--format {bad[0]!r}: choose fits, votable, csv or ecsv"))
     _terminate_as_interrupt()
     try:
-        path, manifest = execute(recipe, out_dir, set_, seed, force, format_, console=err, executor=executor,
-                                 chunk_rows=chunk_rows)
+        with _deprecations():
+            path, manifest = execute(recipe, out_dir, set_, seed, force, format_, console=err, executor=executor,
+                                     chunk_rows=chunk_rows)
     except ToolkitError as exc:
         _fail(exc)
     rows = manifest["rows"]
@@ -161,7 +215,8 @@ def check(recipe: str = typer.Argument(..., help="recipe file or built-in name")
     from .registry import get_registry
 
     try:
-        r = load_recipe(recipe, get_registry(), set_)
+        with _deprecations():
+            r = load_recipe(recipe, get_registry(), set_)
     except ToolkitError as exc:
         _fail(exc)
     n = sum(len(v) for v in r.steps.values())
@@ -194,19 +249,26 @@ def plugins(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", he
 
 
 @plugins_app.command("show")
-def plugins_show(name: str = typer.Argument(..., help="component name, e.g. detect.autoencoder")):
+def plugins_show(name: str = typer.Argument(..., help="component name, e.g. detectors.autoencoder")):
     """Show a component's parameters with types, defaults and docs."""
     from .registry import get_registry
 
     try:
-        entry = get_registry().get(name)
+        with _deprecations():
+            entry = get_registry().get(name)
     except ToolkitError as exc:
         _fail(exc)
     cls = entry.cls
     out.print(f"[bold]{cls.name}[/bold] ({entry.kind}, plugin {entry.plugin})\n{cls.summary}")
-    doc = (sys.modules[cls.__module__].__doc__ or "").strip()
-    if doc:
-        out.print(doc.splitlines()[0], markup=False)
+    import inspect
+
+    doc = inspect.getdoc(cls) if vars(cls).get("__doc__") else ""   # the class's own, not a base's
+    if not doc:   # else the first line of its module's (which may describe several components)
+        doc = ((sys.modules[cls.__module__].__doc__ or "").strip().splitlines() or [""])[0]
+    if doc:   # paragraphs re-flowed to the terminal's width
+        out.print("\n\n".join(" ".join(par.split()) for par in doc.split("\n\n")), markup=False, highlight=False)
+    if cls.aliases:
+        out.print(f"Former names (deprecated): {', '.join(cls.aliases)}", markup=False, highlight=False)
     if getattr(cls, "citation", ""):
         out.print(f"Citation: {cls.citation}", markup=False)
     t = RichTable()
@@ -240,58 +302,6 @@ def recipes():
             desc = "(unreadable)"
         t.add_row(name, " ".join(str(desc).split()))
     out.print(t)
-
-
-@app.command()
-def score(model_dir: Path = typer.Argument(..., help="a run's models/<step> folder"),
-          table: Path = typer.Argument(..., help="table to score (Parquet, FITS, VOTable, CSV, ECSV)"),
-          out_dir: Path = typer.Option(..., "--out", help="folder for scored.parquet and flagged.parquet"),
-          threshold: Optional[str] = typer.Option(None, "--threshold",
-                                                  help="METHOD:VALUE, e.g. top_fraction:0.02 (default: the run's cut)"),
-          name: Optional[str] = typer.Option(None, "--name", help="step name for score_<name>/flag_<name>"),
-          id_column: Optional[str] = typer.Option(None, "--id-column", help="stable id column of the table"),
-          chunk_rows: int = typer.Option(65536, "--chunk-rows", help="rows scored at a time"),
-          force: bool = typer.Option(False, "--force", help="replace earlier results in --out"),
-          trust_pickle: bool = typer.Option(False, "--trust-pickle",
-                                            help="allow pickled model files (they run code: only your own models)")):
-    """Score a table with a detector saved in a run folder (a run's own table gives back its scores)."""
-    from toolkit.plugins.detectors.saved import parse_threshold_option, score_saved_model
-
-    try:
-        summary = score_saved_model(model_dir, table, out_dir, threshold=parse_threshold_option(threshold),
-                                    name=name, id_column=id_column, chunk_rows=chunk_rows, force=force,
-                                    trust_pickle=trust_pickle)
-    except ToolkitError as exc:
-        _fail(exc)
-    err.print(f"[green]done[/green] {summary['rows']} rows, {summary['scored']} scored, {summary['flagged']} flagged")
-    out.print(str(out_dir))
-
-
-@app.command()
-def match(table: Path = typer.Argument(..., help="any table with sky positions, e.g. a run's candidates.parquet"),
-          catalog: List[str] = typer.Option(..., "--catalog", help="a catalogue component name or a table file"),
-          radius: float = typer.Option(2.0, "--radius", help="match radius in arcsec"),
-          out_file: Optional[Path] = typer.Option(None, "--out", help="write the matched table here"),
-          ra_column: Optional[str] = typer.Option(None, "--ra", help="RA column (detected when omitted)"),
-          dec_column: Optional[str] = typer.Option(None, "--dec", help="Dec column (detected when omitted)"),
-          format_: Optional[str] = typer.Option(None, "--format", help="csv|fits|votable|parquet (default: from --out)"),
-          epoch: Optional[float] = typer.Option(None, "--epoch",
-                                                help="epoch of the table positions (e.g. 2016.0); needs proper "
-                                                     "motions (--pmra-column, --pmdec-column)"),
-          pmra_column: str = typer.Option("pmra", "--pmra-column", help="mu_alpha* column (mas/yr), with --epoch"),
-          pmdec_column: str = typer.Option("pmdec", "--pmdec-column", help="mu_delta column (mas/yr), with --epoch"),
-          seed: int = typer.Option(0, "--seed", help="seed of a simulated catalogue (e.g. symbiotic.mock_known: "
-                                                     "use the run's seed)"),
-          force: bool = typer.Option(False, "--force", help="replace an existing --out file")):
-    """Cross-match a table with known-object catalogues."""
-    from toolkit.catalogs.match import match_table_file
-
-    try:
-        match_table_file(table, catalog, radius, out_file, format=format_, ra_column=ra_column, dec_column=dec_column,
-                         table_epoch=epoch, pmra_column=pmra_column, pmdec_column=pmdec_column, seed=seed,
-                         console=out, overwrite=force)
-    except ToolkitError as exc:
-        _fail(exc)
 
 
 _commands_registered = False

@@ -31,12 +31,15 @@ scores. A detector that can only look at the whole table at once may implement
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field  # noqa: F401  (Field re-exported)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator  # noqa: F401  (Field re-exported)
 
+from .context import RunContext
+from .paths import resolve_field
 from .table import Columns, Table
+from .scores import flag_column
 
 KINDS = ("source", "cut", "feature", "detector", "validator", "catalog")
 
@@ -47,6 +50,14 @@ class Config(BaseModel):
     # NaN and infinity are never a meaningful setting (a NaN radius or epoch silently matches nothing)
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _recipe_relative_paths(cls, value: Any, info: ValidationInfo) -> Any:
+        """A relative path parameter read from a recipe resolves against the recipe's folder
+        (``toolkit.core.paths``); from ``--set``, against the working directory."""
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        return resolve_field(value, info.field_name, field.annotation if field else None, info.context)
+
 
 class Component:
     name: ClassVar[str] = ""
@@ -55,6 +66,9 @@ class Component:
     Config: ClassVar[type[Config]] = Config
     #: True when the work on a row depends on that row alone (see module doc).
     row_wise: ClassVar[bool] = False
+    #: Former names that still resolve to this component for one release, with a deprecation
+    #: message naming ``name`` (``toolkit check`` and ``toolkit run`` print it).
+    aliases: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Config | dict | None = None, **params: Any) -> None:
         if config is None or isinstance(config, dict):
@@ -65,14 +79,18 @@ class Component:
         return f"<{self.kind} {self.name} {self.config!r}>"
 
 
+#: what a ``toolkit_register_<kind>s`` hook is handed: call it with each component class
+Register = Callable[[type[Component]], None]
+
+
 class Source(Component):
     kind = "source"
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         """Return the table. Remote sources raise ``SourceUnavailable`` when offline."""
         raise NotImplementedError
 
-    def iter_chunks(self, ctx, chunk_rows: int) -> Iterator[Table]:
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int) -> Iterator[Table]:
         """Yield the table in chunks of at most ``chunk_rows`` rows, for streamed runs.
 
         Row ids must be global (a generated ``row_id`` continues across chunks)
@@ -91,7 +109,7 @@ class Cut(Component):
     kind = "cut"
     row_wise = True
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         """Boolean array, True for rows that pass."""
         raise NotImplementedError
 
@@ -104,7 +122,7 @@ class Feature(Component):
     kind = "feature"
     row_wise = True
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         """New columns (same rows, same order), with units and descriptions."""
         raise NotImplementedError
 
@@ -170,7 +188,7 @@ class Detector(Component):
 
     kind = "detector"
 
-    def fit(self, sample: Table, ctx) -> FittedDetector:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedDetector:
         raise NotImplementedError
 
     @classmethod
@@ -178,7 +196,7 @@ class Detector(Component):
         """Rebuild the fitted detector that ``FittedDetector.save`` wrote (``files``: a ``ModelFiles``)."""
         raise NotImplementedError
 
-    def detect(self, table: Table, ctx) -> Detection:
+    def detect(self, table: Table, ctx: RunContext) -> Detection:
         """Fit on ``table``'s seeded sample, score and flag every row: what an in-memory run does.
 
         Detectors that cannot score chunks override this instead of ``fit``
@@ -213,7 +231,7 @@ class Detector(Component):
             summary["model_dir"] = model_dir
         if hasattr(fitted, "figures"):   # as the runner does: on the table with this step's flags
             step = ctx.step.split(".", 1)[-1] if ctx.step else self.name.split(".")[-1]
-            fitted.figures(table.with_columns(extra).with_columns(Columns().add(f"flag_{step}", flag)), ctx)
+            fitted.figures(table.with_columns(extra).with_columns(Columns().add(flag_column(step), flag)), ctx)
         return Detection(score=score, flag=flag, score_description=fitted.score_description, columns=extra,
                          summary=summary, fitted=fitted)
 
@@ -251,11 +269,11 @@ class Validator(Component):
 
     kind = "validator"
 
-    def select(self, table: Table, ctx) -> np.ndarray | None:
+    def select(self, table: Table, ctx: RunContext) -> np.ndarray | None:
         """Rows this validator needs (bool array), or None for the default choice."""
         return None
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         raise NotImplementedError
 
 
@@ -264,7 +282,7 @@ class Catalog(Component):
     #: citation shown in reports and `toolkit plugins show`
     citation: ClassVar[str] = ""
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         """Known objects with at least ``name``, ``ra`` and ``dec`` (degrees, ICRS)."""
         raise NotImplementedError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -18,12 +19,27 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TOOLKIT_CACHE", Path.home() / ".cache" / "toolkit"))
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The reference frame a step put the run's phase-space columns in (``RunContext.frame``).
+
+    Set by the feature that computes the columns (``gaia.galactocentric``, ``mixture.cartesian``)
+    and read by later steps (``orbits.gala`` reports it), so a fact shared between plugins is a
+    typed attribute, not a string key of ``ctx.notes``."""
+
+    name: str                                  # e.g. "astropy.coordinates.Galactocentric"
+    parameters: dict = field(default_factory=dict)   # JSON-able: distances, solar motion, ...
+    recorded_by: str = ""                      # the step that set it ("features.galactocentric")
+
+
 class RunContext:
     """Handed to every component method.
 
     ``workdir`` is the run's staging folder (moved into place when the run
     succeeds); components write only through ``save_figure``, ``artifact_dir``
-    and ``record`` so that a failed run leaves nothing behind.
+    and ``record`` so that a failed run leaves nothing behind. Facts shared
+    between steps are typed attributes: ``frame`` (``set_frame``), ``inputs``
+    (``record_input``), ``seed``, ``executor``.
     """
 
     def __init__(self, seed: int = 0, workdir: Path | None = None, console: Console | None = None,
@@ -38,6 +54,10 @@ class RunContext:
         self.figures: list[dict] = []
         self.warnings: list[str] = []
         self.executor = "memory"   # set by the runner: "memory" or "stream"
+        #: files (and remote queries) the run read -> sha256 (or query key), for manifest.json's inputs
+        self.inputs: dict[str, str] = {}
+        #: the frame of the phase-space columns, set by the step that computed them (None: none did)
+        self.frame: Frame | None = None
 
     def step_name(self, fallback: str = "") -> str:
         """The running step's name (``ae`` for ``detectors.ae``), or ``fallback`` outside a run."""
@@ -56,6 +76,24 @@ class RunContext:
     def record(self, key: str, value) -> None:
         """A JSON-able note for manifest.json under ``notes[<step>][key]``."""
         self.notes.setdefault(self.step or "run", {})[key] = value
+
+    def record_input(self, path: str | Path, sha256: str | None = None) -> str:
+        """Record a file the step read (its sha256 is computed unless given; a remote query passes its
+        cache key as ``path`` and a digest) in manifest.json's ``inputs``; returns the sha256."""
+        if sha256 is None:
+            from .io import file_sha256
+
+            sha256 = file_sha256(path)
+        self.inputs[str(path)] = sha256
+        return sha256
+
+    def set_frame(self, name: str, parameters: dict | None = None) -> Frame:
+        """Declare the frame this step's phase-space columns are in (``ctx.frame`` for later steps;
+        also noted under ``notes[<step>]["frame"]`` in manifest.json)."""
+        params = dict(parameters or {})
+        self.frame = Frame(name, params, self.step)
+        self.record("frame", params)
+        return self.frame
 
     def warn(self, message: str) -> None:
         """Record a warning in the manifest; the terminal gets its first line (details in manifest.json)."""

@@ -4,10 +4,10 @@ A plugin is a module (or object) with functions decorated by
 ``toolkit.core.hookimpl``. Built-in plugins and third-party packages (found
 through the ``toolkit`` entry-point group) register components the same way::
 
-    from toolkit.core import hookimpl
+    from toolkit.core import Register, hookimpl
 
     @hookimpl
-    def toolkit_register_sources(register):
+    def toolkit_register_sources(register: Register) -> None:
         register(MySurveySource)
 
 Each hook is called once per plugin, when the plugin manager is built, with a
@@ -16,13 +16,22 @@ the matching base in ``toolkit.core.component``) and returns nothing. Two
 plugins registering the same component name is an error naming both.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pluggy
+
+from .component import Register
+
+if TYPE_CHECKING:
+    import typer
 
 hookspec = pluggy.HookspecMarker("toolkit")
 
 
 @hookspec
-def toolkit_register_sources(register):
+def toolkit_register_sources(register: Register) -> None:
     """Register source components: where rows come from.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Source``
@@ -34,7 +43,7 @@ def toolkit_register_sources(register):
 
 
 @hookspec
-def toolkit_register_cuts(register):
+def toolkit_register_cuts(register: Register) -> None:
     """Register cut components: row selections that never drop data silently.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Cut``
@@ -44,7 +53,7 @@ def toolkit_register_cuts(register):
 
 
 @hookspec
-def toolkit_register_features(register):
+def toolkit_register_features(register: Register) -> None:
     """Register feature components: new columns computed from existing ones.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Feature``
@@ -54,7 +63,7 @@ def toolkit_register_features(register):
 
 
 @hookspec
-def toolkit_register_detectors(register):
+def toolkit_register_detectors(register: Register) -> None:
     """Register detector components: anomaly scores for every row.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Detector``
@@ -69,7 +78,7 @@ def toolkit_register_detectors(register):
 
 
 @hookspec
-def toolkit_register_validators(register):
+def toolkit_register_validators(register: Register) -> None:
     """Register validator components: physics checks of the flagged rows.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Validator``
@@ -81,7 +90,7 @@ def toolkit_register_validators(register):
 
 
 @hookspec
-def toolkit_register_catalogs(register):
+def toolkit_register_catalogs(register: Register) -> None:
     """Register catalogue components: known objects to match against.
 
     Called once at start-up. ``register(cls)`` with a ``toolkit.core.Catalog``
@@ -91,7 +100,7 @@ def toolkit_register_catalogs(register):
 
 
 @hookspec
-def toolkit_register_commands(cli):
+def toolkit_register_commands(cli: typer.Typer) -> None:
     """Add commands to the ``toolkit`` command line (as datasette's ``register_commands``).
 
     Called once, when the CLI is built (before arguments are parsed), so the

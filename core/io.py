@@ -10,6 +10,8 @@ from typing import Callable
 
 import numpy as np
 
+from .paths import missing_path
+
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
@@ -95,7 +97,7 @@ def read_table(path: Path | str, format: str | None = None):
 
     path = Path(path)
     if not is_file(path):
-        raise StageError(f"table file '{_shown(path)}' does not exist (or cannot be opened)")
+        raise StageError(f"{missing_path(_shown(path), 'table file')} (or it cannot be opened)")
     fmt = format
     if fmt is None:
         name = path.name.lower()
@@ -131,7 +133,7 @@ class TableChunks:
                 raise StageError(f"no file matches '{text}' (looked in '{Path(text).parent.resolve()}')")
         else:
             if not Path(path).exists():
-                raise StageError(f"table '{path}' does not exist (looked for '{Path(path).resolve()}')")
+                raise StageError(missing_path(path, "table"))
             self.paths = [Path(path)]
         first = self.paths[0]
         self.columns, self.units = self._schema(first)

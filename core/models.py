@@ -210,7 +210,7 @@ def load_model(folder: Path | str, registry=None, trust_pickle: bool = False):
 
     doc = read_model_json(folder)
     registry = registry or get_registry()
-    entry = registry.entries.get(doc["component"])
+    entry = registry.entries.get(registry.aliases.get(doc["component"], doc["component"]))   # a former name too
     if entry is None or entry.kind != "detector":
         raise ModelError(f"{Path(folder) / MODEL_JSON}: the model was saved by detector '{doc['component']}', which "
                          "no installed plugin provides; install the plugin that made it (see `toolkit plugins`)")

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .component import Component
 from .errors import RecipeError
 from .io import is_file
+from .paths import BASE_DIR, CLI_FIELDS, missing_path
 from .registry import Registry
 
 STAGES = ("cuts", "features", "detectors", "validators")
@@ -295,7 +296,7 @@ def find_recipe(ref: str | Path) -> Path:
     near = difflib.get_close_matches(stem[:200], list(known), n=3)
     hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
     shown = str(ref) if len(str(ref)) <= 200 else str(ref)[:200] + "..."
-    raise RecipeError(f"recipe file '{shown}' not found.{hint} Built-in recipes: {', '.join(sorted(known))}")
+    raise RecipeError(f"{missing_path(shown, 'recipe file')}.{hint} Built-in recipes: {', '.join(sorted(known))}")
 
 
 def _parse_value(text: str, key: str) -> Any:
@@ -369,6 +370,16 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
         raw["seed"] = seed
         overridden.add(("seed",))
     loc = _Locator(label, positions, overridden)
+    base_dir = Path(path).absolute().parent
+
+    def path_context(where: tuple) -> dict:
+        """Where a step's relative paths resolve (toolkit.core.paths): the recipe's folder, or the
+        working directory for what --set wrote (the whole step, or the named fields)."""
+        if any(o == where[:len(o)] for o in overridden):
+            return {BASE_DIR: Path.cwd()}
+        fields = {str(p) for o in overridden if o[:len(where)] == where and len(o) > len(where)
+                  for p in (o[len(where)], o[-1])}
+        return {BASE_DIR: base_dir, CLI_FIELDS: fields}
 
     try:
         spec = RecipeSpec.model_validate(copy.deepcopy(raw))
@@ -381,7 +392,7 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
         except RecipeError as exc:
             raise loc.error(path + ("use",), str(exc)) from None
         try:
-            config = entry.cls.Config.model_validate(s.with_)
+            config = entry.cls.Config.model_validate(s.with_, context=path_context(path + ("with",)))
         except ValidationError as exc:
             raise _pydantic_error(exc, loc, path + ("with",), entry.cls.Config, entry.name) from None
         try:

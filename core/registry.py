@@ -12,13 +12,14 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass
+import warnings
 from functools import lru_cache
 
 import pluggy
 
 from . import hookspecs
 from .component import BASES, KINDS, Component
-from .errors import PluginError, RecipeError
+from .errors import DeprecatedName, PluginError, RecipeError
 
 hookimpl = pluggy.HookimplMarker("toolkit")
 
@@ -27,7 +28,8 @@ DISABLE_ENV = "TOOLKIT_DISABLE_PLUGINS"
 
 #: Built-in plugins: (plugin name, module). Loaded like any other plugin.
 DEFAULT_PLUGINS = [
-    ("toolkit.common", "toolkit.plugins.common.plugin"),
+    ("toolkit.table", "toolkit.plugins.table.plugin"),
+    ("toolkit.expr", "toolkit.plugins.expr.plugin"),
     ("toolkit.gaia", "toolkit.plugins.gaia.plugin"),
     ("toolkit.detectors", "toolkit.plugins.detectors.plugin"),
     ("toolkit.orbits", "toolkit.plugins.orbits.plugin"),
@@ -59,6 +61,8 @@ class Registry:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self.entries: dict[str, Entry] = {}
+        #: a component's former name -> its name (``Component.aliases``), resolved with a deprecation message
+        self.aliases: dict[str, str] = {}
         for kind, hook_name in _HOOKS.items():
             hook = getattr(pm.hook, hook_name)
             for impl in hook.get_hookimpls():
@@ -72,19 +76,42 @@ class Registry:
                                   f"but it is not a subclass of toolkit.core.{base.__name__}")
             if not cls.name or not cls.summary:
                 raise PluginError(f"plugin '{plugin}': {cls.__name__} needs a `name` and a `summary`")
+            if cls.name in self.aliases and self.aliases[cls.name] != cls.name:
+                raise PluginError(f"plugin '{plugin}': component name '{cls.name}' is the former name of "
+                                  f"'{self.aliases[cls.name]}'; choose another name")
             other = self.entries.get(cls.name)
             if other is not None and other.cls is not cls:
                 raise PluginError(f"component name '{cls.name}' is registered twice: by plugin "
                                   f"'{other.plugin}' ({other.cls.__module__}.{other.cls.__name__}) and by "
                                   f"plugin '{plugin}' ({cls.__module__}.{cls.__name__})")
             self.entries[cls.name] = Entry(cls, kind, plugin)
+            for old in cls.aliases:
+                taken = self.entries.get(old)
+                if (taken is not None and taken.cls is not cls) or self.aliases.get(old, cls.name) != cls.name:
+                    raise PluginError(f"plugin '{plugin}': {cls.__name__} lists the former name '{old}', which "
+                                      f"already names '{taken.name if taken else self.aliases[old]}'")
+                self.aliases[old] = cls.name
         return register
 
+    def resolve(self, name: str) -> str:
+        """The current name for ``name``: itself, or the new name of a former one (with a
+        ``DeprecatedName`` warning that says which name to write instead)."""
+        if name in self.entries or name not in self.aliases:
+            return name
+        new = self.aliases[name]
+        warnings.warn(DeprecatedName(f"component '{name}' is now '{new}' (plugin "
+                                     f"'{self.entries[new].plugin}'); the old name works for this release only: "
+                                     f"write '{new}'"), stacklevel=3)
+        return new
+
     def get(self, name: str, kind: str | None = None) -> Entry:
-        entry = self.entries.get(name)
+        """The entry named ``name`` (a former name resolves, with a deprecation warning)."""
+        entry = self.entries.get(self.resolve(name))
         if entry is None or (kind and entry.kind != kind):
             pool = [e.name for e in self.entries.values() if kind is None or e.kind == kind]
-            near = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
+            former = [old for old, new in self.aliases.items() if new in pool]
+            near = [self.aliases.get(n, n) for n in difflib.get_close_matches(name, pool + former, n=3, cutoff=0.5)]
+            near = list(dict.fromkeys(near))   # a former name suggests the current one, once
             hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
             what = f"{kind} component" if kind else "component"
             if entry is not None:

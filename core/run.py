@@ -84,6 +84,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
     mock = bool(result.source.get("mock"))
     package_versions = versions()
     inputs = dict(result.source.get("inputs", {}))
+    inputs.update(ctx.inputs)   # what steps recorded with ctx.record_input
     if recipe.path is not None:
         inputs[str(recipe.path)] = file_sha256(recipe.path)
     manifest = {

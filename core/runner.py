@@ -29,7 +29,7 @@ from rich.markup import escape
 
 from .component import Component
 from .context import RunContext, one_line
-from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
+from .errors import TRACEBACK_ENV, PluginError, SourceUnavailable, StageError, ToolkitError, raised_at
 from .executors import ChunkStore, SpillStore, check_chunk_rows, source_chunks
 from .models import save_for_run
 from .recipe import Recipe, Step
@@ -38,6 +38,7 @@ from .sampling import BottomK, sample_hash, unit_interval
 from .table import TRUTH_COLUMN, Columns, Table
 from .thresholds import apply_cut, threshold_cut, threshold_record
 from .truth import truth_recovery
+from .scores import flag_column, is_score, score_column
 
 REJECTED_BY = "rejected_by"
 VALIDATION_PURPOSE = "validation"  # streamed runs: the seeded sample validators and figures see
@@ -63,7 +64,7 @@ class RunResult:
         """Rows flagged by any detector or validator, most anomalous first."""
         table = self.table if self.table is not None else self.validated
         cands = table.take(table.flagged())
-        scores = [c for c in cands.columns if c.startswith("score_")]
+        scores = [c for c in cands.columns if is_score(c)]
         if scores and len(cands):
             order = np.argsort(-np.nan_to_num(cands.array(scores[0]), nan=-np.inf), kind="stable")
             cands = cands.take(order)
@@ -99,7 +100,8 @@ class Stages:
         except Exception as exc:
             plugin = _plugin_of(step.component, self.registry)
             raise PluginError(f"plugin '{plugin}' failed in {step.where} ('{step.name}', component "
-                              f"{step.component.name}): {type(exc).__name__}: {exc}") from exc
+                              f"{step.component.name}) at {raised_at(exc)}: {type(exc).__name__}: {exc}. "
+                              f"Run with --traceback (or {TRACEBACK_ENV}=1) for the full traceback") from exc
         finally:
             key = f"{step.stage}.{step.name}"
             self.timings[key] = round(self.timings.get(key, 0.0) + time.perf_counter() - t0, 4)
@@ -217,8 +219,8 @@ def _detector_columns(step: Step, fitted, chunk: Table, score: np.ndarray, flag:
     for name in extra.names():
         cols.data[name], cols.info[name] = extra.data[name], extra.info[name]
     description = getattr(fitted, "score_description", "") or f"anomaly score from {step.component.name}"
-    cols.add(f"score_{step.name}", score, description=description + " (higher = more anomalous)")
-    cols.add(f"flag_{step.name}", np.zeros(len(chunk), bool) if flag is None else flag,
+    cols.add(score_column(step.name), score, description=description + " (higher = more anomalous)")
+    cols.add(flag_column(step.name), np.zeros(len(chunk), bool) if flag is None else flag,
              description=f"flagged as anomalous by {step.name}")
     return cols
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import StageError
+from .scores import is_flag
 
 ROW_ID = "row_id"
 TRUTH_COLUMN = "truth_population"
@@ -154,7 +155,7 @@ class Table:
 
     def flag_columns(self) -> list[str]:
         """The detectors' flag columns (``flag_<step>``, written by the runner), in table order."""
-        return [c for c in self.columns if c.startswith("flag_")]
+        return [c for c in self.columns if is_flag(c)]
 
     def flagged(self, columns: Iterable[str] | None = None) -> np.ndarray:
         """True where any of ``columns`` (default: every flag column) is true; missing values are not flagged."""

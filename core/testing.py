@@ -10,15 +10,26 @@ from .context import RunContext
 from .table import Table
 
 
-def run_rowwise(component, table: Table, ctx: RunContext):
-    """What a row-wise component gives for ``table``: a mask (cut) or a DataFrame of new columns."""
+def run_rowwise(component, table: Table, ctx: RunContext) -> pd.DataFrame:
+    """What a row-wise component gives for ``table``, as a DataFrame with one row per input row:
+    a cut's mask as one boolean column ``mask``; a feature's or a row-wise validator's new columns.
+
+    An output of another length is an AssertionError naming the component and the column (not a
+    NumPy broadcast error later)."""
     if isinstance(component, Cut):
-        return pd.DataFrame({"mask": np.asarray(component.mask(table, ctx), bool)})
-    if isinstance(component, Feature):
-        return pd.DataFrame(component.compute(table, ctx).data)
-    if isinstance(component, Validator):
-        return pd.DataFrame(component.validate(table, ctx).columns.data)
-    raise TypeError(f"{component!r} is not row-wise")
+        out = {"mask": np.asarray(component.mask(table, ctx), bool)}
+    elif isinstance(component, Feature):
+        out = dict(component.compute(table, ctx).data)
+    elif isinstance(component, Validator):
+        out = dict(component.validate(table, ctx).columns.data)
+    else:
+        raise TypeError(f"{component!r} is not row-wise")
+    for name, values in out.items():
+        got = np.shape(values)[0] if np.ndim(values) else None
+        assert got == len(table), (f"{component.kind} '{component.name}' returned {got if got is not None else 'a scalar'}"
+                                   f" values for '{name}' on a chunk of {len(table)} rows; a row-wise component "
+                                   "must return one value per row")
+    return pd.DataFrame(out)
 
 
 def assert_chunk_pure(component, table: Table, n_chunks: int = 3, ctx: RunContext | None = None,

@@ -34,3 +34,12 @@ def _isolated_cache(tmp_path, monkeypatch):
     """Never read or write the user's real query cache from tests."""
     monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cli_with_plugin_commands():
+    """``toolkit.core.cli.app`` as the ``toolkit`` command builds it: with the commands plugins add
+    through ``toolkit_register_commands`` (score from detectors, match from catalogs, review)."""
+    from toolkit.core import cli
+
+    cli.register_plugin_commands()

@@ -86,9 +86,9 @@ name: simple
 seed: 5
 source: {use: test.labelled, with: {n: 400}}
 cuts:
-  - {use: cut.expr, name: finite, with: {expr: "isfinite(a) and isfinite(b)"}}
+  - {use: expr.cut, name: finite, with: {expr: "isfinite(a) and isfinite(b)"}}
 features:
-  - {use: feature.expr, with: {columns: {ab: "a * b"}, units: {ab: "km pc / s"}}}
+  - {use: expr.feature, with: {columns: {ab: "a * b"}, units: {ab: "km pc / s"}}}
 detectors:
   - {use: test.distance, name: dist, with: {features: [a, b]}}
 """

@@ -22,7 +22,7 @@ ASTRO = ["ra", "dec", "parallax", "parallax_error", "pmra", "pmra_error", "pmdec
          "radial_velocity", "radial_velocity_error"]
 #: Chronostar's BPMG data cut (docs, "Beta Pictoris Moving Group"), LSR-centred XYZUVW:
 #: lower (-60, -60, -30, -5, -8, -7), upper (110, 50, 60, 10, 1, 3); here in the heliocentric
-#: U, V, W of gaia.cartesian (LSR minus the solar motion 11.1, 12.24, 7.25 km/s).
+#: U, V, W of mixture.cartesian (LSR minus the solar motion 11.1, 12.24, 7.25 km/s).
 CHRONOSTAR_BPMG_REGION = ("X > -60 and X < 110 and Y > -60 and Y < 50 and Z > -30 and Z < 60 and "
                           "U > -16.1 and U < -1.1 and V > -20.24 and V < -11.24 and W > -14.25 and W < -4.25 "
                           "and not rv_imputed")
@@ -66,7 +66,7 @@ def read_twa(path) -> pd.DataFrame:
 def real_groups_in_mock_field(data_dir, seed: int = 3, n_field: int = 170_000):
     """A Table: BPMG + TWA members and a gaia.mock 100 pc field, truth in ``truth_population``.
 
-    Returns (table, n_members) with gaia.cartesian columns (XYZUVW, covariances, rv_imputed).
+    Returns (table, n_members) with mixture.cartesian columns (XYZUVW, covariances, rv_imputed).
     """
     from toolkit.core import RunContext, Table
     from toolkit.plugins.gaia.mock import GaiaMock

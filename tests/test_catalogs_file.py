@@ -1,4 +1,4 @@
-"""catalog.file: local tables of known objects in any format, degrees or sexagesimal."""
+"""catalogs.file: local tables of known objects in any format, degrees or sexagesimal."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""match.catalog and match_table_file: positions placed at known offsets inside and outside the radius."""
+"""catalogs.match and match_table_file: positions placed at known offsets inside and outside the radius."""
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ def scored_table(n_background=200, seed=3) -> Table:
 
 def matcher(catalogue_file, **kw) -> CatalogMatch:
     kw.setdefault("figure", False)
-    return CatalogMatch(catalogs=[{"use": "catalog.file", "with": {"path": str(catalogue_file)},
+    return CatalogMatch(catalogs=[{"use": "catalogs.file", "with": {"path": str(catalogue_file)},
                                    "short_name": "known"}], **kw)
 
 
@@ -119,9 +119,9 @@ def test_unavailable_catalogue_error_or_skip(catalogue_file, ctx, monkeypatch):
         raise requests.exceptions.ConnectionError("no route to host")
     monkeypatch.setattr(requests.Session, "request", offline)
     monkeypatch.setattr("time.sleep", lambda s: None)
-    steps = [{"use": "catalog.belczynski2000", "with": {"retries": 0}},
-             {"use": "catalog.file", "with": {"path": str(catalogue_file)}, "short_name": "known"}]
-    with pytest.raises(SourceUnavailable, match="catalog.file"):
+    steps = [{"use": "catalogs.belczynski2000", "with": {"retries": 0}},
+             {"use": "catalogs.file", "with": {"path": str(catalogue_file)}, "short_name": "known"}]
+    with pytest.raises(SourceUnavailable, match="catalogs.file"):
         CatalogMatch(catalogs=steps, figure=False).validate(scored_table(), ctx)
     result = CatalogMatch(catalogs=steps, on_unavailable="skip", figure=False).validate(scored_table(), ctx)
     s = result.summary["catalogs"]
@@ -131,13 +131,13 @@ def test_unavailable_catalogue_error_or_skip(catalogue_file, ctx, monkeypatch):
 
 
 def test_config_errors_are_caught_before_any_work(catalogue_file):
-    with pytest.raises(RecipeError, match="catalog.belczynski2000"):
+    with pytest.raises(RecipeError, match="catalogs.belczynski2000"):
         CatalogMatch(catalogs=[{"use": "catalog.belczinski2000"}])
     with pytest.raises(RecipeError, match="timeout_s"):
-        CatalogMatch(catalogs=[{"use": "catalog.belczynski2000", "with": {"timeout_s": -1}}])
+        CatalogMatch(catalogs=[{"use": "catalogs.belczynski2000", "with": {"timeout_s": -1}}])
     with pytest.raises(RecipeError, match="short name"):
-        CatalogMatch(catalogs=[{"use": "catalog.file", "with": {"path": str(catalogue_file)}},
-                               {"use": "catalog.file", "with": {"path": str(catalogue_file)}}])
+        CatalogMatch(catalogs=[{"use": "catalogs.file", "with": {"path": str(catalogue_file)}},
+                               {"use": "catalogs.file", "with": {"path": str(catalogue_file)}}])
 
 
 def test_table_without_positions(catalogue_file, ctx):
@@ -171,7 +171,7 @@ def test_match_table_file_with_a_registered_catalogue_from_cache(tmp_path, ctx):
     vot.write(path, format="votable")
     src = tmp_path / "t.csv"
     src.write_text(f"id,RA,DEC\n1,{11.154958 + 0.3 * ARCSEC / np.cos(np.deg2rad(40.68))},40.679361\n2,200,-10\n")
-    table, stats = match_table_file(src, ["catalog.belczynski2000"], 1.0)
+    table, stats = match_table_file(src, ["catalogs.belczynski2000"], 1.0)
     assert list(table.data["match_belczynski2000"]) == ["EG And", ""]
     assert stats["catalogs"]["belczynski2000"]["cache_hit"] is True
     assert table.data["match_belczynski2000_sep"][0] == pytest.approx(0.3, abs=1e-3)
@@ -235,17 +235,17 @@ def test_in_a_recipe(tmp_path, catalogue_file):
     recipe.write_text(f"""name: match_only
 source: {{use: table.file, with: {{path: {src}, id_column: source_id}}}}
 validators:
-  - use: match.catalog
+  - use: catalogs.match
     name: known
     with:
       radius_arcsec: 2
-      catalogs: [{{use: catalog.file, with: {{path: {catalogue_file}}}, short_name: known}}]
+      catalogs: [{{use: catalogs.file, with: {{path: {catalogue_file}}}, short_name: known}}]
 """)
     registry = get_registry()
     result = run_recipe(load_recipe(recipe, registry), registry, RunContext(seed=1, show_progress=False))
     assert list(result.table.data["match_known"][:3]) == ["Alpha", "", "Gamma"]
     assert result.validation["known"]["catalogs"]["known"]["n_in_table"] == 2
 
-    recipe.write_text(recipe.read_text().replace("use: catalog.file", "use: catalog.fil"))
-    with pytest.raises(RecipeError, match=r"r.yaml:\d+.*catalog.fil.*Did you mean 'catalog.file'"):
+    recipe.write_text(recipe.read_text().replace("use: catalogs.file", "use: catalog.fil"))
+    with pytest.raises(RecipeError, match=r"r.yaml:\d+.*catalog.fil.*Did you mean 'catalogs.file'"):
         load_recipe(recipe, registry)

@@ -150,7 +150,7 @@ def test_offline_without_cache_says_what_to_do(offline, ctx):
         Belczynski2000(retries=1, backoff_s=0).load(ctx)
     msg = str(err.value)
     assert "J/A+AS/146/407" in msg and "ConnectionError" in msg
-    assert str(cache_path("J/A+AS/146/407")) in msg and "catalog.file" in msg
+    assert str(cache_path("J/A+AS/146/407")) in msg and "catalogs.file" in msg
     assert len(offline.calls) == 2  # one retry
     assert not cache_path("J/A+AS/146/407").exists()
 

@@ -106,7 +106,7 @@ def test_absolute_magnitude_converts_distance_units_and_refuses_wrong_ones():
     out = AbsoluteMagnitudes(errors={}, distance_from="distance").compute(t, None)
     assert out.data["mu"][0] == pytest.approx(10.0)
     t.info["r_est"].unit = "km/s"
-    with pytest.raises(StageError, match="'r_est' has unit 'km/s', which is not convertible to pc"):
+    with pytest.raises(StageError, match="'r_est' has unit 'km/s', which cannot be converted to 'pc'"):
         AbsoluteMagnitudes(errors={}, distance_from="distance").compute(t, None)
 
 

@@ -77,7 +77,7 @@ def test_run_with_bad_options_exits_2(args, tmp_path, monkeypatch):
 
 
 TOKENS = ["run", "check", "recipes", "plugins", "show", "score", "match", "--set", "--out", "--format", "--seed",
-          "--force", "--catalog", "--radius", "--epoch", "--json", "gaia_kinematic", "cut.expr", "a=1", "=", "",
+          "--force", "--catalog", "--radius", "--epoch", "--json", "gaia_kinematic", "expr.cut", "a=1", "=", "",
           "-1", "nan", "fits", "votable", "csv", "seed.x=1", "x.yaml", "--", "-", "\x00", "é"]
 
 

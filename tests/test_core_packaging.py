@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ["toolkit", "toolkit.core", "toolkit.plugins", "toolkit.catalogs", "toolkit.recipes",
-            "toolkit.plugins.common", "toolkit.plugins.gaia", "toolkit.plugins.detectors", "toolkit.plugins.orbits",
+            "toolkit.plugins.expr", "toolkit.plugins.table", "toolkit.plugins.gaia", "toolkit.plugins.detectors", "toolkit.plugins.orbits",
             "toolkit.plugins.symbiotic", "toolkit.plugins.mixture", "toolkit.plugins.hipparcos"]
 PROBE = """
 import importlib, json

@@ -40,8 +40,8 @@ def test_unknown_component_suggests_nearest_names(tmp_path, registry):
 
 
 def test_component_of_wrong_kind_is_explained(tmp_path, registry):
-    path = write_recipe(tmp_path / "r.yaml", SIMPLE.replace("use: test.distance", "use: cut.expr"))
-    with pytest.raises(RecipeError, match="'cut.expr' is a cut, not a detector"):
+    path = write_recipe(tmp_path / "r.yaml", SIMPLE.replace("use: test.distance", "use: expr.cut"))
+    with pytest.raises(RecipeError, match="'expr.cut' is a cut, not a detector"):
         load_recipe(path, registry)
 
 
@@ -89,7 +89,7 @@ def test_duplicate_step_names_are_an_error(tmp_path, registry):
 def test_overrides_replace_values_and_whole_steps(tmp_path, registry):
     path = write_recipe(tmp_path / "r.yaml", SIMPLE)
     r = load_recipe(path, registry, ["detectors.0.with.cut=2.5", "source.with.n=50",
-                                     "cuts.0={use: cut.expr, name: pos, with: {expr: 'a > 0'}}"], seed=9)
+                                     "cuts.0={use: expr.cut, name: pos, with: {expr: 'a > 0'}}"], seed=9)
     assert r.steps["detectors"][0].component.config.cut == 2.5
     assert r.source.component.config.n == 50
     assert r.steps["cuts"][0].name == "pos" and r.seed == 9

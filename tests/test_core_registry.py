@@ -50,7 +50,7 @@ def test_every_kind_is_registered_by_builtins():
 def test_builtins_are_plugins_like_any_other():
     pm = build_plugin_manager()
     names = [name for name, _ in pm.list_name_plugin()]
-    assert "toolkit.common" in names
+    assert "toolkit.expr" in names and "toolkit.table" in names
 
 
 def test_third_party_plugin_is_found_through_its_entry_point(zeta_site):
@@ -60,9 +60,9 @@ def test_third_party_plugin_is_found_through_its_entry_point(zeta_site):
 
 
 def test_disabled_plugins_are_not_loaded(zeta_site, monkeypatch):
-    monkeypatch.setenv("TOOLKIT_DISABLE_PLUGINS", "zeta, toolkit.common")
+    monkeypatch.setenv("TOOLKIT_DISABLE_PLUGINS", "zeta, toolkit.expr")
     reg = get_registry(fresh=True)
-    assert "zeta.survey" not in reg.entries and "cut.expr" not in reg.entries
+    assert "zeta.survey" not in reg.entries and "expr.cut" not in reg.entries
     monkeypatch.delenv("TOOLKIT_DISABLE_PLUGINS")
     assert "zeta.survey" in get_registry().entries
 
@@ -127,7 +127,7 @@ def test_cli_lists_and_uses_a_third_party_plugin(tmp_path):
 
 @pytest.mark.slow
 def test_plugins_show_prints_parameters():
-    res = toolkit("plugins", "show", "cut.expr")
+    res = toolkit("plugins", "show", "expr.cut")
     assert res.returncode == 0 and "expr" in res.stdout and "(required)" in res.stdout
     res = toolkit("plugins", "show", "cut.exp")
-    assert res.returncode == 2 and "Did you mean 'cut.expr'" in res.stderr
+    assert res.returncode == 2 and "Did you mean 'expr.cut'" in res.stderr

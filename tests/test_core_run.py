@@ -12,7 +12,7 @@ from core_helpers import SIMPLE, frame, make_registry, write_recipe
 from toolkit.core import (Feature, PluginError, RunContext, StageError, ToolkitError, hookimpl)
 from toolkit.core.run import execute
 from toolkit.core.testing import assert_chunk_pure
-from toolkit.plugins.common.expression import ExpressionCut, ExpressionFeature
+from toolkit.plugins.expr.expression import ExpressionCut, ExpressionFeature
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,8 @@ def test_run_folder_has_everything(tmp_path, registry):
     assert m["mock"] is True and "simulated" in m["data_warning"]
     assert m["seed"] == 5 and m["recipe"]["detectors"][0]["with"]["cut"] == 5.0
     assert m["rows"] == {"source": 400, "after_cuts": 400, "candidates": len(cands)}
-    assert m["versions"]["numpy"] and m["versions"]["astropy"] and m["plugins"]["toolkit.common"]
-    assert set(m["timings_s"]) >= {"source.labelled", "cuts.finite", "features.expr", "detectors.dist", "total"}
+    assert m["versions"]["numpy"] and m["versions"]["astropy"] and m["plugins"]["toolkit.expr"]
+    assert set(m["timings_s"]) >= {"source.labelled", "cuts.finite", "features.feature", "detectors.dist", "total"}
     assert m["inputs"][str(tmp_path / "recipe.yaml")]
     truth = m["truth_recovery"]["dist"]
     assert truth["outlier"]["roc_auc"] > 0.95 and truth["outlier"]["recall"] == 1.0
@@ -140,7 +140,7 @@ def test_expression_feature_can_use_earlier_new_columns():
 
 
 def test_cuts_marked_after_features_see_derived_columns(tmp_path, registry):
-    body = SIMPLE.replace("cuts:\n", "cuts:\n  - {use: cut.expr, name: small_ab, after_features: true, with: {expr: 'ab < 10'}}\n")
+    body = SIMPLE.replace("cuts:\n", "cuts:\n  - {use: expr.cut, name: small_ab, after_features: true, with: {expr: 'ab < 10'}}\n")
     body += "output: {write_rejected: true}\n"
     path, m = run(tmp_path, registry, body=body)
     flow = m["cutflow"]
@@ -156,7 +156,7 @@ def test_only_cuts_may_run_after_features(tmp_path, registry):
     from toolkit.core import RecipeError
     from toolkit.core.recipe import load_recipe
 
-    body = SIMPLE.replace("  - {use: feature.expr,", "  - {after_features: true, use: feature.expr,")
+    body = SIMPLE.replace("  - {use: expr.feature,", "  - {after_features: true, use: expr.feature,")
     with pytest.raises(RecipeError, match="only a cut may run after the features"):
         load_recipe(write_recipe(tmp_path / "r.yaml", body), registry)
 

@@ -185,7 +185,7 @@ def test_a_pickled_model_needs_trust(tmp_path):
         name: p
         source: {{use: table.file, with: {{path: {tmp_path / 't.csv'}}}}}
         detectors:
-          - {{use: detect.pyod, name: ecod, with: {{features: [a, b, c], model: ECOD, policy: fit_all}}}}
+          - {{use: detectors.pyod, name: ecod, with: {{features: [a, b, c], model: ECOD, policy: fit_all}}}}
         output: {{figures: false}}
         """)
     path, _ = execute(recipe, tmp_path / "run", console=QUIET, show_progress=False)
@@ -296,7 +296,7 @@ def test_a_pickle_listed_as_plain_is_still_refused(gaia_run, tmp_path):
     payload = pickle.dumps(Boom())
     (model / "m0_model.pkl").write_bytes(payload)
     doc = json.loads((model / "model.json").read_text())
-    doc["component"] = "detect.isolation_forest"
+    doc["component"] = "detectors.isolation_forest"
     doc["state"]["models"][0]["estimator"]["kind"] = "isolation_forest"
     doc["state"]["models"][0]["objects"] = {"model": "m0_model.pkl"}
     doc["files"]["m0_model.pkl"] = {"sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload),

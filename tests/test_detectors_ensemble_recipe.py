@@ -1,4 +1,4 @@
-"""detect.ensemble (rank average) and the detectors run from a recipe through the runner."""
+"""detectors.ensemble (rank average) and the detectors run from a recipe through the runner."""
 
 import numpy as np
 import pandas as pd
@@ -38,24 +38,24 @@ name: detectors_test
 seed: 5
 source: {use: table.file, with: {path: PATH, mock: true}}
 detectors:
-  - use: detect.autoencoder
+  - use: detectors.autoencoder
     name: ae
     with: {features: [a, b, c, d], layers: [6, 2], epochs: 5, batch_size: 64, folds: 3,
            threshold: {method: top_k, value: 5}}
-  - use: detect.vae
+  - use: detectors.vae
     name: vae
     with: {features: [a, b, c, d], layers: [6], latent: 2, epochs: 5, policy: train_fraction,
            threshold: {method: mad, value: 4}}
-  - use: detect.isolation_forest
+  - use: detectors.isolation_forest
     name: iforest
     with: {features: [a, b, c, d], n_estimators: 30, policy: fit_all, max_train_rows: 150}
-  - use: detect.lof
+  - use: detectors.lof
     with: {features: [a, b, c, d], n_neighbors: 10}
-  - use: detect.pca
+  - use: detectors.pca
     with: {features: [a, b, c, d], n_components: 0.9, nan_policy: median}
-  - use: detect.pyod
+  - use: detectors.pyod
     with: {features: [a, b, c, d], model: COPOD, threshold: {method: fixed, value: 5.0}}
-  - use: detect.ensemble
+  - use: detectors.ensemble
     name: combined
     with: {inputs: [ae, iforest, lof, pca], threshold: {method: top_fraction, value: 0.02}}
 """

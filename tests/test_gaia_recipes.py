@@ -31,8 +31,8 @@ def test_recipe_validates_and_names_its_components(name):
         assert clause in query
     uses = {stage: [s.component.name for s in steps] for stage, steps in recipe.steps.items()}
     assert uses["validators"] == ["orbits.gala", "gaia.figures"]
-    assert uses["detectors"] == (["detect.vae"] if name.endswith("vae") else ["detect.autoencoder"])
-    gc = next(s.component for s in recipe.steps["features"] if s.component.name == "kinematics.galactocentric")
+    assert uses["detectors"] == (["detectors.vae"] if name.endswith("vae") else ["detectors.autoencoder"])
+    gc = next(s.component for s in recipe.steps["features"] if s.component.name == "gaia.galactocentric")
     assert (gc.config.z_sun, gc.config.galcen_distance) == (0.0, 8.1)
     det = recipe.steps["detectors"][0].component.config
     assert det.features[-6:] == ["x", "y", "z", "v_x", "v_y", "v_z"]

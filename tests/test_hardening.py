@@ -147,7 +147,7 @@ def test_bounded_expressions_still_compute():
 def test_check_reports_expression_errors_with_exit_2(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: x\nsource: {use: gaia.mock, with: {n_stars: 1000}}\n"
-                      "cuts:\n  - {use: cut.expr, with: {expr: 'parallax > 9**9**9'}}\n")
+                      "cuts:\n  - {use: expr.cut, with: {expr: 'parallax > 9**9**9'}}\n")
     res = runner.invoke(app, ["check", str(recipe)])
     assert res.exit_code == 2 and "cannot be computed" in res.output and "Traceback" not in res.output
 
@@ -286,7 +286,7 @@ def test_stale_partial_folders_of_dead_processes_are_removed(tmp_path):
 def test_sigterm_ends_a_run_like_ctrl_c(tmp_path):
     recipe = tmp_path / "slow.yaml"
     recipe.write_text("name: slow\nsource: {use: gaia.mock, with: {n_stars: 300000}}\n"
-                      "detectors:\n  - {use: detect.isolation_forest, with: {features: [parallax, pmra, pmdec]}}\n")
+                      "detectors:\n  - {use: detectors.isolation_forest, with: {features: [parallax, pmra, pmdec]}}\n")
     proc = subprocess.Popen([sys.executable, "-m", "toolkit.core.cli", "run", str(recipe), "--out",
                              str(tmp_path / "run")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -506,7 +506,7 @@ def test_several_values_after_one_option():
 def test_run_accepts_several_formats_and_sets(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: x\nsource: {use: gaia.mock, with: {n_stars: 3000}}\ndetectors:\n"
-                      "  - {use: detect.isolation_forest, name: iso, with: {features: [parallax, pmra]}}\n")
+                      "  - {use: detectors.isolation_forest, name: iso, with: {features: [parallax, pmra]}}\n")
     out = tmp_path / ("run[bold]" + "x" * 120)   # markup-like and longer than a terminal line
     res = runner.invoke(app, ["run", str(recipe), "--out", str(out), "--format", "fits", "votable",
                               "csv", "--set", "seed=3", "source.with.n_stars=2000"])
@@ -522,7 +522,7 @@ def test_run_accepts_several_formats_and_sets(tmp_path):
 def test_truth_recovery_lines_keep_the_detector_name(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: x\nsource: {use: gaia.mock, with: {n_stars: 3000}}\ndetectors:\n"
-                      "  - {use: detect.isolation_forest, name: ae, with: {features: [parallax, pmra]}}\n")
+                      "  - {use: detectors.isolation_forest, name: ae, with: {features: [parallax, pmra]}}\n")
     res = runner.invoke(app, ["run", str(recipe), "--out", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
     assert "truth recovery [ae]" in res.output and "0.5 = no better than chance" in " ".join(res.output.split())

@@ -40,8 +40,8 @@ def test_recipe_validates_against_the_registry():
     recipe = load_recipe("hipparcos_kinematic", get_registry())
     assert recipe.source.component.name == "hipparcos.hip2" and recipe.source.fallback is None
     assert [s.component.name for s in recipe.steps["features"]][:3] == [
-        "kinematics.distance", "kinematics.absolute_magnitude", "kinematics.tangential"]
-    assert {s.component.name for s in recipe.steps["detectors"]} == {"detect.autoencoder", "detect.isolation_forest"}
+        "gaia.distance", "gaia.absolute_magnitude", "gaia.tangential"]
+    assert {s.component.name for s in recipe.steps["detectors"]} == {"detectors.autoencoder", "detectors.isolation_forest"}
 
 
 @pytest.mark.slow

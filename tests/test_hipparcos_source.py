@@ -163,7 +163,7 @@ def test_csv_and_empty_and_missing_files(tmp_path):
 
 
 def test_nonpositive_parallaxes_are_kept_and_cut_without_a_crash(tmp_path):
-    from toolkit.plugins.common.expression import ExpressionCut
+    from toolkit.plugins.expr.expression import ExpressionCut
 
     lines = real_lines(6)
     lines[1] = lines[1][:43] + b"  -3.20" + lines[1][50:]

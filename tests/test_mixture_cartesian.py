@@ -1,4 +1,4 @@
-"""gaia.cartesian: Jacobian propagation against Monte Carlo, chunk purity, bad input."""
+"""mixture.cartesian: Jacobian propagation against Monte Carlo, chunk purity, bad input."""
 
 import numpy as np
 import pandas as pd

@@ -68,7 +68,7 @@ GAUSSIAN_RECIPE = """\
 name: gaussian_groups
 seed: 11
 source:
-  use: synth.association
+  use: mixture.synth_association
   with:
     associations:
       - {name: young, n_stars: 80, mean_now: [17.0, -6.0, -14.0, -10.5, -16.0, -9.2],
@@ -77,7 +77,7 @@ source:
                  position_dispersion: 50.0, velocity_dispersion: 20.0, max_distance: 100.0}
     missing_rv_fraction: 0.0
 features:
-  - use: gaia.cartesian
+  - use: mixture.cartesian
 detectors:
   - use: mixture.gaussian
     name: xd

@@ -103,7 +103,7 @@ def test_position_units_are_read_from_the_table(stars, ctx):
         GalaOrbits(**FAST).validate(no_unit, ctx)
     assert np.allclose(GalaOrbits(**FAST, length_unit="pc").validate(no_unit, ctx).columns.data["orbit_zmax"], a)
     no_unit.info["x"] = ColumnInfo("km / s", "x with a wrong unit")
-    with pytest.raises(StageError, match="not a length"):
+    with pytest.raises(StageError, match="cannot be converted to .kpc. .*length"):
         GalaOrbits(**FAST).validate(no_unit, ctx)
 
 
@@ -167,9 +167,9 @@ def test_bad_time_grid_and_thresholds():
         GalaOrbits(thresholds={"zmax": 1.0})
 
 
-def test_frame_is_taken_from_the_recorded_note_and_figures_saved(stars, ctx):
+def test_frame_is_taken_from_the_context_and_figures_saved(stars, ctx):
     ctx.step = "features.galcen"
-    ctx.record("frame", {"frame": "Galactocentric", "galcen_distance_kpc": 8.1, "z_sun_pc": 0.0})
+    ctx.set_frame("Galactocentric", {"frame": "Galactocentric", "galcen_distance_kpc": 8.1, "z_sun_pc": 0.0})
     ctx.step = "validators.orbits"
     val = GalaOrbits(**FAST, n_orbit_plots=3, n_reference_orbits=20).validate(stars, ctx)
     assert val.summary["frame"]["recorded_by"] == "features.galcen"

@@ -1,4 +1,4 @@
-"""distance.bailer_jones: TAP upload of the rows' source ids in batches, joined to recorded distances."""
+"""gaia.bailer_jones: TAP upload of the rows' source ids in batches, joined to recorded distances."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from fake_tap import recorded
 from toolkit.core import SourceUnavailable, StageError, Table
 from toolkit.core.testing import assert_chunk_pure
-from toolkit.plugins.symbiotic.bailer_jones import BailerJonesDistance, usable_ids
+from toolkit.plugins.gaia.bailer_jones import BailerJonesDistance, usable_ids
 
 EDR3 = recorded("bailer_jones_edr3_sample.vot")
 DR2 = recorded("bailer_jones_dr2_sample.vot")
@@ -102,7 +102,7 @@ def test_offline_says_how_to_proceed(refused_url):
     with pytest.raises(SourceUnavailable) as err:
         BailerJonesDistance(url=refused_url, retries=0).compute(table, None)
     msg = str(err.value)
-    assert "could not be reached" in msg and "external.gaiaedr3_distance" in msg and "kinematics.distance" in msg
+    assert "could not be reached" in msg and "external.gaiaedr3_distance" in msg and "gaia.distance" in msg
 
 
 def test_no_ids_means_no_query(fake_tap):

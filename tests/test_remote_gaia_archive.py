@@ -110,7 +110,7 @@ source:
     use: table.file
     with: {{path: "{csv}", id_column: source_id, units: {{parallax: mas, ra: deg, dec: deg}}}}
 cuts:
-  - {{use: cut.expr, name: near, with: {{expr: "parallax > 15"}}}}
+  - {{use: expr.cut, name: near, with: {{expr: "parallax > 15"}}}}
 output: {{figures: false}}
 """)
     out = io.StringIO()

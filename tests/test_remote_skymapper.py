@@ -1,4 +1,4 @@
-"""skymapper.tap query building and recorded response; per-epoch photometry by TAP upload in batches."""
+"""symbiotic.skymapper query building and recorded response; per-epoch photometry by TAP upload in batches."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def test_rename_maps_columns(fake_tap):
 
 
 def test_offline_source_unavailable(refused_url):
-    with pytest.raises(SourceUnavailable, match="skymapper.tap: the TAP service .* could not be reached"):
+    with pytest.raises(SourceUnavailable, match="symbiotic.skymapper: the TAP service .* could not be reached"):
         SkyMapperTap(url=refused_url, retries=0).load(None)
 
 

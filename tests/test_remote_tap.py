@@ -122,9 +122,9 @@ def test_timeout_gives_source_unavailable_with_a_way_out(fake_tap):
 
 def test_connection_refused_gives_source_unavailable(refused_url):
     with pytest.raises(SourceUnavailable) as err:
-        tap_query(refused_url, LESSON, label="skymapper.tap", retries=1, backoff_s=0.01)
+        tap_query(refused_url, LESSON, label="symbiotic.skymapper", retries=1, backoff_s=0.01)
     msg = str(err.value)
-    assert f"skymapper.tap: the TAP service at {refused_url} could not be reached" in msg
+    assert f"symbiotic.skymapper: the TAP service at {refused_url} could not be reached" in msg
     assert "Connection refused" in msg
 
 

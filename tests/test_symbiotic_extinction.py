@@ -1,4 +1,4 @@
-"""extinction.column and extinction.mwdust: hand values, Zero map, missing map files, no downloads."""
+"""symbiotic.extinction_column and symbiotic.extinction_mwdust: hand values, Zero map, missing map files, no downloads."""
 
 import subprocess
 import sys

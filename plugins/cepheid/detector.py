@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from toolkit.core import Config, Detector, Expression, Field, RecipeError, StageError, Table, ThresholdConfig
+from toolkit.core import RunContext
 
 from .fit import LeavittFit, Sampling
 from .fitted import FittedLeavitt, relation_text, selected_rows
@@ -103,7 +104,7 @@ class LeavittMCMC(Detector):
         """The rows the ``rows`` expression chooses (all rows without one)."""
         return selected_rows(table, self.config.rows, f"detector {self.name}")
 
-    def fit(self, sample: Table, ctx) -> FittedLeavitt:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedLeavitt:
         """Fit the relation on the sample's selected rows with finite inputs; bad input or (by default) an
         unconverged chain is a StageError."""
         cfg = self.config

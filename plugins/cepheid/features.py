@@ -11,7 +11,8 @@ from typing import Literal
 
 import numpy as np
 
-from toolkit.core import Columns, Config, Feature, Field, StageError, Table
+from toolkit.core import Columns, Config, Feature, Field, StageError, Table, column_in
+from toolkit.core import RunContext
 
 from .relations import LMC_CENTRE_DEG, WESENHEIT_LAMBDA, fundamentalise
 from .sky import separation_deg
@@ -33,20 +34,6 @@ def _mag(table: Table, column: str, stage: str) -> np.ndarray:
     return table.array(column)
 
 
-def _in(table: Table, column: str, unit: str, stage: str) -> np.ndarray:
-    """The column converted to ``unit`` (a column without a unit is taken to be in it already)."""
-    import astropy.units as u
-
-    have = table.info[column].unit
-    if not have:
-        return table.array(column)
-    try:
-        return table.quantity(column).to_value(unit)
-    except u.UnitConversionError:
-        raise StageError(f"stage '{stage}': column '{column}' has unit '{have}', which is not convertible to "
-                         f"{unit}") from None
-
-
 class FundamentalPeriod(Feature):
     name = "cepheid.period"
     summary = ("log10 of the fundamental-mode period: F periods as they are, first-overtone periods "
@@ -60,7 +47,7 @@ class FundamentalPeriod(Feature):
                                                   "drop (NaN log P, counted in the manifest)")
         output: str = Field("logP", description="output column: log10 fundamental(-ised) period in days")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         needed = [cfg.period_column] + ([cfg.overtone_column] if cfg.overtone_column else [])
         table.require(needed, self.name)
@@ -104,7 +91,7 @@ class Wesenheit(Feature):
         lam: float = Field(WESENHEIT_LAMBDA, description="lambda = A_G / E(BP-RP); 1.90 from Ripepi et al. 2019")
         output: str = Field("W", description="output column (its error is <output>_err)")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require([cfg.g, cfg.bp, cfg.rp] + list(cfg.errors or []), self.name)
         g, bp, rp = (_mag(table, c, self.name) for c in (cfg.g, cfg.bp, cfg.rp))
@@ -147,8 +134,8 @@ class AbsoluteMagnitudes(Feature):
         cfg = self.config
         if cfg.distance_from == "parallax":
             table.require([cfg.parallax_column, cfg.parallax_error_column], self.name)
-            plx = _in(table, cfg.parallax_column, "mas", self.name) - cfg.zero_point
-            e = _in(table, cfg.parallax_error_column, "mas", self.name)
+            plx = column_in(table, cfg.parallax_column, "mas", stage=self.name) - cfg.zero_point
+            e = column_in(table, cfg.parallax_error_column, "mas", stage=self.name)
             with np.errstate(divide="ignore", invalid="ignore"):
                 mu = np.where(plx > 0, 10.0 - 5.0 * np.log10(plx), np.nan)
                 emu = np.where(plx > 0, 5.0 / LN10 * e / plx, np.nan)
@@ -156,17 +143,17 @@ class AbsoluteMagnitudes(Feature):
             return mu, emu, f"10 - 5 log10({cfg.parallax_column}{zp}); NaN for non-positive parallax"
         need = [cfg.distance_column] + list(cfg.distance_interval or [])
         table.require(need, self.name)
-        d = _in(table, cfg.distance_column, "pc", self.name)
+        d = column_in(table, cfg.distance_column, "pc", stage=self.name)
         with np.errstate(divide="ignore", invalid="ignore"):
             mu = np.where(d > 0, 5.0 * np.log10(d) - 5.0, np.nan)
             if cfg.distance_interval:
-                lo, hi = (_in(table, c, "pc", self.name) for c in cfg.distance_interval)
+                lo, hi = (column_in(table, c, "pc", stage=self.name) for c in cfg.distance_interval)
                 emu = 5.0 / LN10 * (hi - lo) / (2.0 * d)
             else:
                 emu = np.zeros(len(table))
         return mu, emu, f"5 log10({cfg.distance_column} / 10 pc)"
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require(list(cfg.magnitudes.values()) + list(cfg.errors.values()) + list(cfg.extinction.values())
                       + list(cfg.extinction_errors.values()), self.name)
@@ -201,7 +188,7 @@ class LmcRegion(Feature):
         ra: str = Field("ra", description="right ascension column (deg)")
         dec: str = Field("dec", description="declination column (deg)")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require([cfg.ra, cfg.dec], self.name)
         sep = separation_deg(table.array(cfg.ra), table.array(cfg.dec), cfg.centre)

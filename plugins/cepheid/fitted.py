@@ -15,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Columns, Expression, FittedDetector, StageError, Table
+from toolkit.core import RunContext
 
 from .figures import corner_figure, relation_figure, residual_figure
 from .fit import LeavittFit
+from toolkit.core import flag_column
 
 STATE_VERSION = 1
 POSTERIOR_FILE = "posterior.npz"
@@ -136,14 +138,14 @@ class FittedLeavitt(FittedDetector):
                    problem=state.get("problem"))
 
     # -- figures --------------------------------------------------------------
-    def figures(self, table: Table, ctx) -> None:
+    def figures(self, table: Table, ctx: RunContext) -> None:
         """The relation with its band, residuals against log P and the corner plot (flags from ``flag_<step>``)."""
         if not ctx.figures_enabled:
             return
         fit, step = self.fit, self.step
         res = fit.residuals(table, self.stage, outlier=False)
         shown = self.selected(table) & np.isfinite(res["resid"])
-        flag_col = f"flag_{step}"
+        flag_col = flag_column(step)
         flag = table.data[flag_col].to_numpy(bool) if flag_col in table.data.columns else np.zeros(len(table), bool)
         x, y = table.array(fit.x_column)[shown], res["magnitude"][shown]
         truth = table.data["truth_population"].to_numpy().astype(str)[shown] \

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core import Config, Field, StageError, Table, Validation, Validator
-from toolkit.core.models import load_model
+from toolkit.core import RunContext
+from toolkit.core import load_model
 
 from .figures import distance_figure
 from .fit import LeavittFit
@@ -31,7 +32,7 @@ from .sky import separation_deg
 class LmcDistanceConfig(Config):
     calibration: str = Field("pw_mw", description="name of the cepheid.leavitt_mcmc step (in this run) whose "
                              "fit is the calibrated relation")
-    model_dir: str | None = Field(None, description="or a saved fit folder (models/<step>/ of another run: "
+    model_dir: Path | None = Field(None, description="or a saved fit folder (models/<step>/ of another run: "
                                   "model.json + posterior.npz); overrides calibration")
     magnitude: str = Field("W", description="apparent magnitude column of the members (the relation's band)")
     magnitude_error: str | None = Field("W_err", description="its error column")
@@ -50,7 +51,7 @@ class LmcDistance(Validator):
                "selected by position, uncertainty from the posterior; compared with Pietrzynski et al. 2019.")
     Config = LmcDistanceConfig
 
-    def _load_fit(self, ctx) -> tuple[LeavittFit, str]:
+    def _load_fit(self, ctx: RunContext) -> tuple[LeavittFit, str]:
         """The calibration's fit, read through ``toolkit.core.models`` (model.json, sha256-checked files)."""
         cfg = self.config
         if cfg.model_dir:
@@ -71,7 +72,7 @@ class LmcDistance(Validator):
                              "cepheid.leavitt_mcmc; calibration/model_dir must name a Leavitt-law fit")
         return fitted.fit, shown
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         cfg = self.config
         fit, folder = self._load_fit(ctx)
         period = cfg.period or fit.x_column

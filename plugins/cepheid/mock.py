@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import TRUTH_COLUMN, Columns, Config, Field, Source, Table, rechunk
+from toolkit.core import RunContext
 
 from .relations import (LMC_CENTRE_DEG, LMC_DM_PIETRZYNSKI2019, MOCK_PW, WESENHEIT_LAMBDA, ZERO_POINT_DR3,
                         overtone_from_fundamental)
@@ -207,11 +208,11 @@ class CepheidMock(Source):
                "period-Wesenheit relation, plus type II, anomalous, blended and bad-parallax impostors.")
     Config = CepheidMockConfig
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """A few thousand stars whose populations are drawn jointly: generated once, handed on in chunks."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         seed = self.config.seed
         if seed is None and ctx is None:
             seed = 0

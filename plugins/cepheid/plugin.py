@@ -1,6 +1,6 @@
 """Hook implementations of the Cepheid (Leavitt law) plugin."""
 
-from toolkit.core import hookimpl
+from toolkit.core import Register, hookimpl
 
 from .detector import LeavittMCMC
 from .features import AbsoluteMagnitudes, FundamentalPeriod, LmcRegion, Wesenheit
@@ -9,12 +9,12 @@ from .mock import CepheidMock
 
 
 @hookimpl
-def toolkit_register_sources(register):
+def toolkit_register_sources(register: Register) -> None:
     register(CepheidMock)
 
 
 @hookimpl
-def toolkit_register_features(register):
+def toolkit_register_features(register: Register) -> None:
     register(FundamentalPeriod)
     register(Wesenheit)
     register(AbsoluteMagnitudes)
@@ -22,10 +22,10 @@ def toolkit_register_features(register):
 
 
 @hookimpl
-def toolkit_register_detectors(register):
+def toolkit_register_detectors(register: Register) -> None:
     register(LeavittMCMC)
 
 
 @hookimpl
-def toolkit_register_validators(register):
+def toolkit_register_validators(register: Register) -> None:
     register(LmcDistance)

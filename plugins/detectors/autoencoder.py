@@ -1,4 +1,4 @@
-"""``detect.autoencoder``: an MLP autoencoder; score = squared reconstruction error per star.
+"""``detectors.autoencoder``: an MLP autoencoder; score = squared reconstruction error per star.
 
 The encoder widths are ``layers`` (the last is the latent size) and the decoder
 mirrors them, so the lesson's 9-20-6-2-6-20-9 is ``layers: [20, 6, 2]`` and its
@@ -198,7 +198,8 @@ class TorchTrainingConfig(DetectorConfig):
 
 
 class AutoencoderDetector(EstimatorDetector):
-    name = "detect.autoencoder"
+    name = "detectors.autoencoder"
+    aliases = ("detect.autoencoder",)   # the former name, until the next release
     estimator_class = AutoencoderEstimator
     summary = "MLP autoencoder (torch); score = summed squared reconstruction error of standardised features."
 

@@ -31,12 +31,14 @@ import numpy as np
 
 from toolkit.core import (Columns, Config, Detector, Field, FittedDetector, StageError, Table, ThresholdConfig,
                           fold_of, sample_hash, unit_interval)
+from toolkit.core import RunContext
 
 from .estimator import Estimator
 from .figures import loss_curves_figure, reconstruction_figure
 from .model import DEFAULT_CHUNK_ROWS, FittedModel
 from .policy import describe_policy
 from .preprocess import Preprocessor, constant_features, feature_matrix, nonfinite_counts
+from toolkit.core import flag_column
 
 RECONSTRUCTION_ROWS = 20_000   # rows drawn in the inputs-vs-reconstructions figure
 
@@ -153,7 +155,7 @@ class FittedEstimatorDetector(FittedDetector):
                 "models": entries, "score_description": self.score_description}
 
     # -- figures ----------------------------------------------------------
-    def figures(self, table: Table, ctx) -> None:
+    def figures(self, table: Table, ctx: RunContext) -> None:
         """Inputs against the final model's reconstructions (flagged rows in red), when the model reconstructs."""
         model = self.final or self.models[0]
         if not ctx.figures_enabled or not hasattr(model.estimator, "reconstruct"):
@@ -162,7 +164,7 @@ class FittedEstimatorDetector(FittedDetector):
         rows = np.flatnonzero(np.isfinite(X).all(axis=1) if self.nan_policy == "drop" else np.ones(len(X), bool))
         if len(rows) > RECONSTRUCTION_ROWS:
             rows = np.sort(ctx.rng("reconstruction").choice(rows, size=RECONSTRUCTION_ROWS, replace=False))
-        flag = table.data.get(f"flag_{self.step}", np.zeros(len(table), bool))
+        flag = table.data.get(flag_column(self.step), np.zeros(len(table), bool))
         recon = model.reconstruct(X[rows], self.chunk_rows)
         units = [table.info[f].unit or "" for f in self.features]
         fig = reconstruction_figure(X[rows], recon, np.asarray(flag, bool)[rows], self.features, units,
@@ -199,7 +201,7 @@ class EstimatorDetector(Detector):
         raise NotImplementedError
 
     # ------------------------------------------------------------------
-    def fit(self, sample: Table, ctx) -> FittedEstimatorDetector:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedEstimatorDetector:
         cfg = self.config
         step = ctx.step_name(self.name.split(".")[-1])
         if cfg.max_train_rows is not None and len(sample) > cfg.max_train_rows:

@@ -1,15 +1,15 @@
 """Baseline detectors through scikit-learn and PyOD, with the same interface and columns.
 
-- ``detect.isolation_forest``: score = the isolation-forest anomaly score
+- ``detectors.isolation_forest``: score = the isolation-forest anomaly score
   (2^(-mean path length / c(n)), in (0, 1]; sklearn's ``-score_samples``).
-- ``detect.lof``: local outlier factor with ``novelty=True`` (fit on training
+- ``detectors.lof``: local outlier factor with ``novelty=True`` (fit on training
   rows, score new rows); score = LOF (about 1 for inliers, larger = outlier).
   Under ``policy: fit_all`` the training rows are scored as new points and
   count themselves among their neighbours, which biases their LOF low; prefer
   kfold.
-- ``detect.pca``: score = squared reconstruction error from the leading
+- ``detectors.pca``: score = squared reconstruction error from the leading
   principal components, standardised units.
-- ``detect.pyod``: any PyOD detector by class name (``model: ECOD``); score =
+- ``detectors.pyod``: any PyOD detector by class name (``model: ECOD``); score =
   its ``decision_function`` (higher = more anomalous). PyOD is an optional extra.
 """
 
@@ -99,7 +99,7 @@ class PCAEstimator(Estimator):
         from sklearn.decomposition import PCA
 
         if isinstance(self.n_components, int) and self.n_components >= X.shape[1]:
-            raise ToolkitError(f"detect.pca: n_components={self.n_components} must be smaller than the number of "
+            raise ToolkitError(f"detectors.pca: n_components={self.n_components} must be smaller than the number of "
                                f"features ({X.shape[1]}), or the reconstruction error is zero")
         pca = PCA(n_components=self.n_components, svd_solver="full", random_state=seed).fit(X)
         self.mean_, self.components_ = pca.mean_, pca.components_
@@ -126,9 +126,9 @@ def pyod_class(model: str):
     try:
         models = importlib.import_module("pyod.models")
     except ImportError as exc:
-        raise ToolkitError("detect.pyod needs the optional package PyOD, which is not installed. Install it with "
-                           "`pip install 'toolkit[pyod]'` (or `pip install pyod`), or use detect.isolation_forest, "
-                           "detect.lof or detect.pca, which need only scikit-learn.") from exc
+        raise ToolkitError("detectors.pyod needs the optional package PyOD, which is not installed. Install it with "
+                           "`pip install 'toolkit[pyod]'` (or `pip install pyod`), or use detectors.isolation_forest, "
+                           "detectors.lof or detectors.pca, which need only scikit-learn.") from exc
     import pkgutil
 
     names = [m.name for m in pkgutil.iter_modules(models.__path__)]
@@ -140,7 +140,7 @@ def pyod_class(model: str):
             continue
         if hasattr(mod, model):
             return getattr(mod, model)
-    raise RecipeError(f"detect.pyod: no PyOD model class '{model}' (looked in pyod.models.{model.lower()}). "
+    raise RecipeError(f"detectors.pyod: no PyOD model class '{model}' (looked in pyod.models.{model.lower()}). "
                       "Use the class name as PyOD spells it, e.g. ECOD, COPOD, IForest, KNN, HBOS, OCSVM.")
 
 
@@ -159,7 +159,7 @@ class PyODEstimator(Estimator):
         try:
             self.model = cls(**kwargs)
         except TypeError as exc:
-            raise RecipeError(f"detect.pyod: bad params for {self.model_name}: {exc}") from exc
+            raise RecipeError(f"detectors.pyod: bad params for {self.model_name}: {exc}") from exc
         self.model.fit(X)
         return self
 
@@ -183,7 +183,8 @@ class PyODEstimator(Estimator):
 
 
 class IsolationForestDetector(EstimatorDetector):
-    name = "detect.isolation_forest"
+    name = "detectors.isolation_forest"
+    aliases = ("detect.isolation_forest",)   # the former name, until the next release
     estimator_class = IsolationForestEstimator
     summary = "Isolation forest (scikit-learn); score = isolation anomaly score in (0, 1]."
 
@@ -200,7 +201,8 @@ class IsolationForestDetector(EstimatorDetector):
 
 
 class LOFDetector(EstimatorDetector):
-    name = "detect.lof"
+    name = "detectors.lof"
+    aliases = ("detect.lof",)   # the former name, until the next release
     estimator_class = LOFEstimator
     summary = "Local outlier factor (scikit-learn, novelty=True); score = LOF (about 1 inliers, larger outliers)."
 
@@ -216,7 +218,8 @@ class LOFDetector(EstimatorDetector):
 
 
 class PCADetector(EstimatorDetector):
-    name = "detect.pca"
+    name = "detectors.pca"
+    aliases = ("detect.pca",)   # the former name, until the next release
     estimator_class = PCAEstimator
     summary = "PCA reconstruction error: squared distance from the leading principal-component subspace."
 
@@ -235,7 +238,8 @@ class PCADetector(EstimatorDetector):
 
 
 class PyODDetector(EstimatorDetector):
-    name = "detect.pyod"
+    name = "detectors.pyod"
+    aliases = ("detect.pyod",)   # the former name, until the next release
     estimator_class = PyODEstimator
     objects_format = "pickle"   # PyOD models have no other saved form: loading needs --trust-pickle
     summary = "Any PyOD detector by class name (optional extra); score = its decision_function."

@@ -1,4 +1,4 @@
-"""``detect.ensemble``: rank-average of other detectors' scores.
+"""``detectors.ensemble``: rank-average of other detectors' scores.
 
 Each input ``score_<name>`` is turned into its fractional rank (rank / n, in
 (0, 1], ties averaged) among that detector's scores on the run's training
@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Config, Detector, Field, FittedDetector, StageError, Table, ThresholdConfig
+from toolkit.core import RunContext
+from toolkit.core import is_score, score_column
 
 
 
@@ -34,14 +36,14 @@ def fractional_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
 class FittedEnsemble(FittedDetector):
     def __init__(self, inputs: list[str], weights: np.ndarray, references: list[np.ndarray]) -> None:
         self.inputs, self.weights, self.references = list(inputs), np.asarray(weights, float), references
-        self.features = [f"score_{n}" for n in self.inputs]
+        self.features = [score_column(n) for n in self.inputs]
         self.score_description = (f"weighted mean of the fractional ranks (rank/N among the training sample's "
                                   f"scores, in (0, 1]) of {', '.join(self.features)}; NaN where any input is NaN")
         self.summary = {"inputs": self.inputs, "weights": self.weights.tolist(),
                         "reference_rows": [int(len(r)) for r in references]}
 
     def score(self, table: Table) -> np.ndarray:
-        table.require(self.features, "detect.ensemble")
+        table.require(self.features, "detectors.ensemble")
         ranks = np.column_stack([fractional_rank(table.array(c), ref)
                                  for c, ref in zip(self.features, self.references)])
         return ranks @ (self.weights / self.weights.sum())   # NaN in any input -> NaN
@@ -52,7 +54,8 @@ class FittedEnsemble(FittedDetector):
 
 
 class EnsembleDetector(Detector):
-    name = "detect.ensemble"
+    name = "detectors.ensemble"
+    aliases = ("detect.ensemble",)   # the former name, until the next release
     summary = "Rank-average of other detector steps' scores (score_<name> columns of earlier steps)."
 
     class Config(Config):
@@ -61,18 +64,18 @@ class EnsembleDetector(Detector):
         weights: list[float] | None = Field(None, description="optional weight per input (default equal)")
         threshold: ThresholdConfig = Field(default_factory=ThresholdConfig, description="how flags are chosen")
 
-    def fit(self, sample: Table, ctx) -> FittedEnsemble:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedEnsemble:
         cfg = self.config
         step = ctx.step_name("ensemble")
-        cols = [f"score_{n}" for n in cfg.inputs]
+        cols = [score_column(n) for n in cfg.inputs]
         missing = [c for c in cols if c not in sample.data.columns]
         if missing:
-            raise StageError(f"detect.ensemble '{step}': score column(s) {', '.join(repr(m) for m in missing)} are "
+            raise StageError(f"detectors.ensemble '{step}': score column(s) {', '.join(repr(m) for m in missing)} are "
                              f"not in the table. List detector steps that run before this one; present: "
-                             f"{', '.join(c for c in sample.columns if c.startswith('score_')) or 'none'}")
+                             f"{', '.join(c for c in sample.columns if is_score(c)) or 'none'}")
         weights = np.ones(len(cols)) if cfg.weights is None else np.asarray(cfg.weights, float)
         if len(weights) != len(cols) or np.any(weights < 0) or weights.sum() <= 0:
-            raise StageError(f"detect.ensemble '{step}': `weights` needs one non-negative weight per input "
+            raise StageError(f"detectors.ensemble '{step}': `weights` needs one non-negative weight per input "
                              f"({len(cols)}), not all zero; got {cfg.weights}")
         references = []
         for c in cols:

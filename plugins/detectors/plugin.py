@@ -1,10 +1,12 @@
 """Hook implementations of the detectors plugin (heavy imports stay inside the components)."""
 
-from toolkit.core import hookimpl
+import typer
+
+from toolkit.core import Register, hookimpl
 
 
 @hookimpl
-def toolkit_register_detectors(register):
+def toolkit_register_detectors(register: Register) -> None:
     from .autoencoder import AutoencoderDetector
     from .baselines import IsolationForestDetector, LOFDetector, PCADetector, PyODDetector
     from .ensemble import EnsembleDetector
@@ -13,3 +15,10 @@ def toolkit_register_detectors(register):
     for cls in (AutoencoderDetector, VAEDetector, IsolationForestDetector, LOFDetector, PCADetector, PyODDetector,
                 EnsembleDetector):
         register(cls)
+
+
+@hookimpl
+def toolkit_register_commands(cli: typer.Typer) -> None:
+    from .command import add_score_command
+
+    add_score_command(cli)

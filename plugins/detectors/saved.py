@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import StageError, Table, ThresholdConfig, ToolkitError, apply_cut, threshold_cut
-from toolkit.core.io import TableChunks, atomic_write, json_default
-from toolkit.core.models import load_model
+from toolkit.core import TableChunks, atomic_write, json_default
+from toolkit.core import load_model
 
 from .model import DEFAULT_CHUNK_ROWS
+from toolkit.core import flag_column, score_column
 
 def parse_threshold_option(text: str | None) -> dict | None:
     """``"top_fraction:0.02"`` / ``"fixed:40"`` / ``"mad:5"`` / ``"top_k:100"`` / ``"none"`` -> threshold dict.
@@ -114,7 +115,7 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
         flags = np.concatenate([np.asarray(fitted.flag(t), bool) for t in chunks()] or [np.zeros(0, bool)])
         rule = "the model's own flag rule, as in the run"
     step = name or doc.get("step") or doc["component"]
-    score_col, flag_col = f"score_{step}", f"flag_{step}"
+    score_col, flag_col = score_column(step), flag_column(step)
     if score_col in source.columns or flag_col in source.columns:   # a run's own table: keep its scores
         score_col, flag_col = f"{score_col}_rescored", f"{flag_col}_rescored"
 

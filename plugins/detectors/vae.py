@@ -1,4 +1,4 @@
-"""``detect.vae``: a variational autoencoder (encoder -> latent mean and log-variance -> decoder).
+"""``detectors.vae``: a variational autoencoder (encoder -> latent mean and log-variance -> decoder).
 
 Training loss per row: squared reconstruction error summed over features +
 beta * KL(q(z|x) || N(0, 1)). The symbiotic pipeline's model is
@@ -94,7 +94,8 @@ class VAEEstimator(TorchEstimator):
 
 
 class VAEDetector(EstimatorDetector):
-    name = "detect.vae"
+    name = "detectors.vae"
+    aliases = ("detect.vae",)   # the former name, until the next release
     estimator_class = VAEEstimator
     summary = "Variational autoencoder (torch, MSE + beta*KL); score = reconstruction error or negative ELBO."
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from toolkit.core import Field, Source, Table, rechunk
-from toolkit.core.remote import GAIA_TAP_URL, TapOptions, tap_query, to_source_table
+from toolkit.core import RunContext
+from toolkit.core import GAIA_TAP_URL, TapOptions, tap_query, to_source_table
 
 DEFAULT_TABLE = "gaiadr3.gaia_source"
 #: the lesson's columns plus source_id (a stable id) and parallax_error
@@ -69,7 +70,7 @@ class GaiaArchive(Source):
         where = [cfg.where] if isinstance(cfg.where, str) else list(cfg.where or [])
         return build_query(cfg.columns or DEFAULT_COLUMNS, cfg.table or DEFAULT_TABLE, where, cfg.top, cfg.order_by)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         adql = self.adql()
         tab = tap_query(cfg.url, adql, label=self.name, maxrec=cfg.maxrec, ctx=ctx, **cfg.query_options(adql))
@@ -80,7 +81,7 @@ class GaiaArchive(Source):
         return to_source_table(tab, url=cfg.url, adql=adql, label=self.name, id_column=cfg.id_column, ctx=ctx,
                                rename=cfg.rename)
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """The archive's answer (bounded by the query's TOP and the service's MAXREC) fetched once, cached on
         disk, then handed on in chunks; a query larger than memory belongs in a HATS catalogue or a file export."""
         yield from rechunk([self.load(ctx)], chunk_rows)

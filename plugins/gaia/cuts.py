@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 
 from toolkit.core import Config, Cut, Field, StageError, Table
+from toolkit.core import RunContext
 
 
 class ParallaxQuality(Cut):
@@ -33,7 +34,7 @@ class ParallaxQuality(Cut):
             parts.append(f"{c.parallax_column}/error > {c.min_parallax_over_error}")
         return " and ".join(parts) or "no parallax cut"
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         c = self.config
         keep = np.ones(len(table), bool)
         if c.min_parallax is not None:
@@ -69,7 +70,7 @@ class HasRadialVelocity(Cut):
         text = f"{c.column} is not null"
         return text + (f" and {c.error_column} < {c.max_error}" if c.max_error is not None else "")
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         c = self.config
         table.require([c.column], self.name)
         keep = np.isfinite(table.array(c.column))
@@ -93,7 +94,7 @@ class Ruwe(Cut):
     def describe(self) -> str:
         return f"{self.config.column} < {self.config.max_ruwe}"
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         c = self.config
         if c.column not in table.columns:
             if c.if_missing == "skip":

@@ -12,26 +12,16 @@ from typing import Literal
 import astropy.units as u
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.core import Columns, Config, Feature, Field, StageError, Table
+from toolkit.core import Columns, Config, Feature, Field, StageError, Table, quantity_in
+from toolkit.core import RunContext
 
 from . import kinematics as kin
 
+#: how to fix a column whose unit does not convert
+UNIT_HINT = "fix the unit in the source (e.g. table.file `units:`)"
+
 ZERO_POINT_COLUMNS = ("phot_g_mean_mag", "nu_eff_used_in_astrometry", "pseudocolour", "ecl_lat",
                       "astrometric_params_solved")
-
-
-def read_quantity(table: Table, column: str, unit: str, stage: str) -> u.Quantity:
-    """The column in ``unit``; a column with no unit is taken to be in ``unit`` already."""
-    table.require([column], stage)
-    values = table.array(column)
-    have = table.info[column].unit
-    if not have:
-        return values * u.Unit(unit)
-    try:
-        return (values * u.Unit(have)).to(unit)
-    except u.UnitConversionError as exc:
-        raise StageError(f"stage '{stage}': column '{column}' has unit '{have}', which cannot be "
-                         f"converted to {unit}. Fix the unit in the source (e.g. table.file `units:`).") from exc
 
 
 class AstrometryColumns(BaseModel):
@@ -40,7 +30,7 @@ class AstrometryColumns(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ra: str = Field("ra", description="right ascension, ICRS (deg)")
     dec: str = Field("dec", description="declination, ICRS (deg)")
-    distance: str = Field("distance", description="distance (pc), e.g. from kinematics.distance")
+    distance: str = Field("distance", description="distance (pc), e.g. from gaia.distance")
     pmra: str = Field("pmra", description="proper motion in RA times cos(dec) (mas/yr)")
     pmdec: str = Field("pmdec", description="proper motion in Dec (mas/yr)")
     radial_velocity: str = Field("radial_velocity", description="line-of-sight velocity (km/s)")
@@ -51,11 +41,12 @@ def _astrometry(table: Table, cols: AstrometryColumns, stage: str, with_rv: bool
     units = {"ra": "deg", "dec": "deg", "distance": "pc", "pmra": "mas/yr", "pmdec": "mas/yr",
              "radial_velocity": "km/s"}
     table.require([getattr(cols, n) for n in names], stage)
-    return {n: read_quantity(table, getattr(cols, n), units[n], stage) for n in names}
+    return {n: quantity_in(table, getattr(cols, n), units[n], stage=stage, hint=UNIT_HINT) for n in names}
 
 
 class Distance(Feature):
-    name = "kinematics.distance"
+    name = "gaia.distance"
+    aliases = ("kinematics.distance",)   # the former name, until the next release
     summary = "Distance = 1/parallax after an optional zero-point (a constant or Lindegren et al. 2021)."
 
     class Config(Config):
@@ -65,9 +56,9 @@ class Distance(Feature):
                               "Gaia (E)DR3 zero-point, needs columns " + ", ".join(ZERO_POINT_COLUMNS))
         output: str = Field("distance", description="name of the output column")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
-        plx = read_quantity(table, cfg.parallax_column, "mas", self.name)
+        plx = quantity_in(table, cfg.parallax_column, "mas", stage=self.name, hint=UNIT_HINT)
         cols = Columns()
         if cfg.zero_point == "lindegren2021":
             missing = [c for c in ZERO_POINT_COLUMNS if c not in table.columns]
@@ -90,7 +81,8 @@ class Distance(Feature):
 
 
 class AbsoluteMagnitude(Feature):
-    name = "kinematics.absolute_magnitude"
+    name = "gaia.absolute_magnitude"
+    aliases = ("kinematics.absolute_magnitude",)   # the former name, until the next release
     summary = "Absolute magnitudes M = m - 5 log10(d/10 pc) for each band, and a colour."
 
     class Config(Config):
@@ -109,14 +101,14 @@ class AbsoluteMagnitude(Feature):
             raise ValueError(f"colour must name two bands from magnitudes ({', '.join(self.config.magnitudes)}); "
                              f"got {c}")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require(list(cfg.magnitudes.values()) + [cfg.distance_column], self.name)
-        dist = read_quantity(table, cfg.distance_column, "pc", self.name)
+        dist = quantity_in(table, cfg.distance_column, "pc", stage=self.name, hint=UNIT_HINT)
         cols = Columns()
         apparent = {}
         for band, col in cfg.magnitudes.items():
-            apparent[band] = read_quantity(table, col, "mag", self.name)
+            apparent[band] = quantity_in(table, col, "mag", stage=self.name, hint=UNIT_HINT)
             cols.add(f"M_{band}", kin.absolute_magnitude(apparent[band], dist),
                      description=f"absolute {band} magnitude = {col} - 5 log10({cfg.distance_column}/10 pc), "
                                  "no extinction correction")
@@ -128,7 +120,8 @@ class AbsoluteMagnitude(Feature):
 
 
 class Galactocentric(Feature):
-    name = "kinematics.galactocentric"
+    name = "gaia.galactocentric"
+    aliases = ("kinematics.galactocentric",)   # the former name, until the next release
     summary = "Galactocentric x, y, z, velocities, cylindrical R, phi, v_R, v_phi and velocity relative to the LSR."
 
     class Config(Config):
@@ -151,11 +144,12 @@ class Galactocentric(Feature):
                                    galcen_v_sun_kms=tuple(c.galcen_v_sun), galcen_ra_deg=c.galcen_ra,
                                    galcen_dec_deg=c.galcen_dec, roll_deg=c.roll)
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         q = _astrometry(table, self.config.columns, self.name, with_rv=True)
         frame = self.frame_parameters()
         if ctx is not None:
-            ctx.record("frame", {**frame.as_record(), "solar_motion_lsr_kms": list(self.config.solar_motion_lsr)})
+            ctx.set_frame("astropy.coordinates.Galactocentric",
+                          {**frame.as_record(), "solar_motion_lsr_kms": list(self.config.solar_motion_lsr)})
         gc = kin.galactocentric(q["ra"], q["dec"], q["distance"], q["pmra"], q["pmdec"], q["radial_velocity"], frame)
         desc = {"x": "Galactocentric x (towards the Galactic centre from the Sun's side; Sun at x < 0)",
                 "y": "Galactocentric y (direction of Galactic rotation at the Sun)",
@@ -182,7 +176,8 @@ class Galactocentric(Feature):
 
 
 class Tangential(Feature):
-    name = "kinematics.tangential"
+    name = "gaia.tangential"
+    aliases = ("kinematics.tangential",)   # the former name, until the next release
     summary = "5D kinematics without radial velocity: l, b, v_l, v_b, v_tan and the reduced proper motion."
 
     class Config(Config):
@@ -191,10 +186,10 @@ class Tangential(Feature):
         magnitude_column: str | None = Field("phot_g_mean_mag", description="apparent magnitude for the reduced "
                                              "proper motion; null to skip reduced_pm")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         q = _astrometry(table, cfg.columns, self.name, with_rv=False)
-        mag = read_quantity(table, cfg.magnitude_column, "mag", self.name) if cfg.magnitude_column else None
+        mag = quantity_in(table, cfg.magnitude_column, "mag", stage=self.name, hint=UNIT_HINT) if cfg.magnitude_column else None
         tan = kin.tangential(q["ra"], q["dec"], q["distance"], q["pmra"], q["pmdec"], mag)
         desc = {"l": "Galactic longitude", "b": "Galactic latitude",
                 "v_l": "tangential velocity along Galactic longitude (heliocentric)",

@@ -13,6 +13,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.core import TRUTH_COLUMN, Config, Field, StageError, Table, Validation, Validator
+from toolkit.core import RunContext
+from toolkit.core import flag_for, is_score
 
 
 class FigureColumns(BaseModel):
@@ -29,7 +31,7 @@ class FigureColumns(BaseModel):
 
 def pick_score_and_flag(table: Table, score_column: str | None, flag_column: str | None) -> tuple[str, np.ndarray, str]:
     """The score column to colour by, the flags to mark, and a label saying where the flags came from."""
-    scores = [c for c in table.columns if c.startswith("score_")]
+    scores = [c for c in table.columns if is_score(c)]
     if score_column is None:
         if not scores:
             raise StageError("gaia.figures: no score_* column in the table. Put the validator after a detector, "
@@ -37,7 +39,7 @@ def pick_score_and_flag(table: Table, score_column: str | None, flag_column: str
         score_column = scores[0]
     table.require([score_column], "gaia.figures")
     if flag_column is None:
-        paired = "flag_" + score_column[len("score_"):] if score_column.startswith("score_") else None
+        paired = flag_for(score_column)
         if paired and paired in table.columns:
             flag_column = paired
     if flag_column is not None:
@@ -61,7 +63,7 @@ class GaiaFigures(Validator):
                                                                 "(a random subset); flagged stars are always drawn")
         score_clip_quantile: float = Field(0.99, gt=0, le=1, description="colour scale tops out at this quantile")
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         import matplotlib
 
         matplotlib.use("Agg", force=False)

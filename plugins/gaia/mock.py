@@ -116,6 +116,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import ColumnInfo, Config, Field, Source, Table, rechunk
+from toolkit.core import RunContext
 
 from .kinematics import K_KMS, SCHOENRICH2010_SOLAR_MOTION
 
@@ -448,7 +449,7 @@ class GaiaMock(Source):
             if any(v < 0 for v in fr.values()) or sum(fr.values()) <= 0:
                 raise ValueError("fractions must be non-negative and not all zero")
 
-    def _blocks(self, ctx):
+    def _blocks(self, ctx: RunContext):
         """The sample as fixed blocks of BLOCK_ROWS stars, each from its own seed: the same stars whatever the
         chunk size a streamed run asks for. Hypervelocity stars are spread over the blocks in proportion."""
         cfg = self.config
@@ -474,8 +475,8 @@ class GaiaMock(Source):
         return Table(df, info, "source_id", {"mock": True, "truth_normal": list(NORMAL_POPULATIONS),
                                              "mock_seed": int(seed), "generator": "toolkit.plugins.gaia.mock"})
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         return Table.concat(list(self._blocks(ctx)))
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         yield from rechunk(self._blocks(ctx), chunk_rows)

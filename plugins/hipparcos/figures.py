@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Columns, Config, Field, StageError, Table, Validation, Validator
+from toolkit.core import RunContext
 
 from .named_stars import star_names
+from toolkit.core import is_score, step_of
 
 TITLES = {"hr_diagram": "HR diagram", "reduced_pm_diagram": "Reduced-proper-motion diagram"}
 MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -51,12 +53,12 @@ class HipparcosFigures(Validator):
     def _score(self, table: Table) -> str | None:
         name = self.config.score_column
         if name is None:
-            name = next((c for c in table.columns if c.startswith("score_")), None)
+            name = next((c for c in table.columns if is_score(c)), None)
         elif name not in table.columns:
             table.require([name], self.name)
         return name
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         cfg = self.config
         table.require([cfg.colour, cfg.absolute_magnitude, cfg.reduced_pm], self.name)
         flags = self._flags(table)
@@ -99,11 +101,11 @@ class HipparcosFigures(Validator):
                 parts.append(f"{col} {table.data[col].iloc[i]:.2f}{' ' + unit if unit else ''}")
         if score_name:
             parts.append(f"{score_name} {table.data[score_name].iloc[i]:.3g}")
-        parts.append("flagged by " + ", ".join(f.removeprefix("flag_") for k, f in enumerate(flags)
+        parts.append("flagged by " + ", ".join(step_of(f) for k, f in enumerate(flags)
                                                if flag_matrix[i, k]))
         return "; ".join(parts)
 
-    def _figure(self, table, ctx, y_name, stem, flags, flag_matrix, order, labels, caption) -> None:
+    def _figure(self, table, ctx: RunContext, y_name, stem, flags, flag_matrix, order, labels, caption) -> None:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -116,7 +118,7 @@ class HipparcosFigures(Validator):
             rows = flag_matrix[:, k]
             ax.scatter(x[rows], y[rows], s=22, marker=MARKERS[k % len(MARKERS)], facecolors="none",
                        edgecolors=COLOURS[k % len(COLOURS)], lw=0.9,
-                       label=f"{flag.removeprefix('flag_')} ({int(rows.sum())})")
+                       label=f"{step_of(flag)} ({int(rows.sum())})")
         for k, i in enumerate(order[:self.config.annotate]):
             if np.isfinite(x[i]) and np.isfinite(y[i]):   # alternate sides so that neighbours stay legible
                 ax.annotate(labels[k], (x[i], y[i]), xytext=(6, 2) if k % 2 == 0 else (-6, -2),

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import ColumnInfo, Config, Field, Source, StageError, Table, rechunk
-from toolkit.core.io import file_sha256
+from toolkit.core import RunContext
 
 from .layout import FIELDS, N_STARS_I311, column_name
 from .reader import read_hip2
@@ -44,11 +44,11 @@ class Hip2Source(Source):
         missing_colour_as_nan: bool = Field(True, description="I/311 writes an unknown colour as B-V = 0.000, "
                                             "e_B-V = 0.000 and V-I = 0.00 (1,143 stars): read those as NaN")
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """The catalogue is 117,955 rows shipped with the install: read once, handed on in chunks."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         path = self.config.path or bundled_catalogue()
         columns = read_hip2(path)
         data, info = {"source_id": columns["HIP"]}, {"source_id": ColumnInfo(None, "Hipparcos identifier (HIP)")}
@@ -81,7 +81,7 @@ class Hip2Source(Source):
             "catalogue": "ESA I/311 hip2.dat",
             "citation": CITATION,
             "epoch": "J1991.25",
-            "inputs": {str(path): file_sha256(path)},
+            "inputs": {str(path): ctx.record_input(path)},
             "nonpositive_parallax": nonpositive,
             "missing_colour": int(no_colour.sum()),
         }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Columns, Config, Feature, Field, Table
+from toolkit.core import RunContext
 
 PARAMETERS = ("ra", "dec", "parallax", "pmra", "pmdec")     # Gaia-style names for the correlations
 ERROR_COLUMNS = ("e_rarad", "e_derad", "e_plx", "e_pmra", "e_pmde")
@@ -60,7 +61,7 @@ class AstrometricCovariance(Feature):
         solution_types: list[int] = Field([5, 1], description="solution types s = Sn mod 10 for which the 5x5 "
                                           "weight matrix is the whole story (5: five-parameter, 1: stochastic)")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         table.require(["sn", "ntr", "f2", *ERROR_COLUMNS, *WEIGHT_COLUMNS], self.name)
         sigma = np.column_stack([table.array(c) for c in ERROR_COLUMNS])
         uw = np.column_stack([table.array(c) for c in WEIGHT_COLUMNS])

@@ -1,4 +1,4 @@
-"""``gaia.cartesian``: Chronostar's prepare-data as a chunk-pure feature.
+"""``mixture.cartesian``: Chronostar's prepare-data as a chunk-pure feature.
 
 Astrometry with errors and Gaia's 10 correlation coefficients -> heliocentric
 Galactic X Y Z (pc), U V W (km/s) and their full 6x6 covariance (21 columns
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.core import Columns, Config, Feature, Field, StageError, Table
+from toolkit.core import Columns, Config, Feature, Field, StageError, Table, column_in
+from toolkit.core import RunContext
 
 from .blas_threads import single_blas_thread
 from .cartesian_transform import astrometry_to_cartesian, jacobian, propagate_covariance
-from .columns_in import column_in
 from .covariance_columns import cov_column, upper_pairs
 from .frames import CARTESIAN_NAMES, CARTESIAN_UNITS
 
@@ -37,7 +37,8 @@ CORRELATIONS = [(a, b, f"{a}_{b}_corr") for i, a in enumerate(CORRELATED) for b 
 
 
 class GaiaCartesian(Feature):
-    name = "gaia.cartesian"
+    name = "mixture.cartesian"
+    aliases = ("gaia.cartesian",)   # the former name, until the next release
     summary = ("Astrometry + errors + correlations -> heliocentric Galactic XYZUVW and full 6x6 "
                "covariances (Jacobian propagation); missing RVs imputed and flagged.")
 
@@ -62,7 +63,7 @@ class GaiaCartesian(Feature):
         return self.config.errors.get(key, f"{self._col(key)}_error")
 
     @single_blas_thread
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require([self._col(k) for k in ASTROMETRY if k != "radial_velocity"], self.name)
         n = len(table)
@@ -130,7 +131,7 @@ class GaiaCartesian(Feature):
             args = [vals[k][ok] for k in ASTROMETRY]
             mean[ok] = astrometry_to_cartesian(*args)
             cov[ok] = propagate_covariance(jacobian(*args), cov_a[ok])
-        ctx.record("frame", {"name": "heliocentric Galactic cartesian",
+        ctx.set_frame("heliocentric Galactic cartesian", {"name": "heliocentric Galactic cartesian",
                              "axes": "X to the Galactic centre, Y to Galactic rotation, Z to the north Galactic pole",
                              "origin": "Sun", "velocities": "relative to the Sun"})
         ctx.record("rv_imputed", int(imputed.sum()))

@@ -46,7 +46,7 @@ def unpack(table: Table, names, prefix: str = "cov_") -> np.ndarray | None:
             covs[:, i, j] = covs[:, j, i] = table.array(col)
         elif i == j:
             raise StageError(f"covariance column '{col}' (variance of {names[i]}) is missing while other "
-                             f"{prefix}* columns exist; compute them with gaia.cartesian or set "
+                             f"{prefix}* columns exist; compute them with mixture.cartesian or set "
                              f"covariance: none")
     return covs
 

@@ -16,7 +16,7 @@ kappa^2 = -4 B Omega).
 Three frames, named in frames.py, all with today's axes (X to the Galactic
 centre, Y to rotation, Z to the north Galactic pole):
 
-* ``heliocentric``: what gaia.cartesian computes from astrometry; velocities
+* ``heliocentric``: what mixture.cartesian computes from astrometry; velocities
   relative to the Sun, measured in a non-rotating frame;
 * ``lsr``: the same, with velocities relative to the LSR
   (U + U_sun, V + V_sun, W + W_sun); positions unchanged (Sun at the origin);

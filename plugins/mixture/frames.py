@@ -47,7 +47,7 @@ def sky_basis(ra_rad: np.ndarray, dec_rad: np.ndarray):
     return r, e_a, e_d
 
 #: Frames of a velocity in plugins/mixture (positions are heliocentric in all of them, today's axes):
-#: "heliocentric" relative to the Sun (what gaia.cartesian computes), "lsr" relative to the local
+#: "heliocentric" relative to the Sun (what mixture.cartesian computes), "lsr" relative to the local
 #: standard of rest (heliocentric + the solar motion), both non-rotating; "corotating" relative to
 #: the LSR in the frame turning with it about the Galactic centre (U' = U - Omega0 Y,
 #: V' = V + Omega0 X; see epicyclic.py). ``measured_frame`` names the frame the tracer assumes the

@@ -26,6 +26,7 @@ from pydantic import model_validator
 from scipy.special import logsumexp
 
 from toolkit.core import Columns, Detector, Field, FittedDetector, RecipeError, Table
+from toolkit.core import RunContext
 
 from .blas_threads import single_blas_thread
 from .membership_columns import group_order, membership_columns
@@ -92,7 +93,7 @@ class GaussianMixtureDetector(Detector):
             covariance_floor=cfg.covariance_floor, tol=cfg.tol, max_iter=cfg.max_iter, random_state=seed)
 
     @single_blas_thread
-    def fit(self, sample: Table, ctx) -> "FittedGaussianMixture":
+    def fit(self, sample: Table, ctx: RunContext) -> "FittedGaussianMixture":
         """XD fit (BIC growth unless n_components) on the sample's scorable rows."""
         cfg = self.config
         inputs = read_inputs(sample, cfg, self.name)
@@ -225,7 +226,7 @@ class FittedGaussianMixture(FittedDetector):
                    **{k: state[k] for k in ("features", "covariance", "covariance_prefix", "min_membership",
                                             "prefix", "step", "pairs", "background", "fit_info", "summary")})
 
-    def figures(self, table: Table, ctx) -> None:
+    def figures(self, table: Table, ctx: RunContext) -> None:
         """Feature pairs coloured by most probable component with the 2-sigma ellipses; the BIC path."""
         inputs, _, _ = self._evaluate(table)
         member_of = self._members(table)[1]

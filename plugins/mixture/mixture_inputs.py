@@ -3,7 +3,7 @@
 Shared by mixture.gaussian, mixture.spacetime and mixture.overlap so the three
 read features, covariances and bad rows the same way:
 
-* ``covariance: auto`` uses ``cov_<a><b>`` columns when present (gaia.cartesian
+* ``covariance: auto`` uses ``cov_<a><b>`` columns when present (mixture.cartesian
   writes them), else diagonal ``<feature>_error`` columns, else zero errors.
 * rows with any non-finite feature value cannot be scored: they get NaN scores
   and no membership (counted as ``unscored_rows``).
@@ -30,7 +30,7 @@ CARTESIAN = list(CARTESIAN_NAMES)
 
 class MixtureInputConfig(Config):
     features: list[str] = Field(default_factory=lambda: list(CARTESIAN), min_length=1,
-                                description="feature columns (default the gaia.cartesian XYZUVW)")
+                                description="feature columns (default the mixture.cartesian XYZUVW)")
     covariance: CovarianceMode = Field("auto", description=(
         "per-star covariances: auto (cov_ columns, else <feature>_error, else none), columns, errors, none"))
     covariance_prefix: str = Field("cov_", description="prefix of the covariance columns (cov_XX, cov_XY, ...)")
@@ -56,7 +56,7 @@ def read_inputs(table: Table, cfg: MixtureInputConfig, stage: str, require_rows:
         source = "columns" if S is not None else source
         if S is None and cfg.covariance == "columns":
             raise StageError(f"{stage}: covariance: columns, but no '{cfg.covariance_prefix}<a><b>' columns for "
-                             f"features {names}; run gaia.cartesian first or use covariance: errors|none")
+                             f"features {names}; run mixture.cartesian first or use covariance: errors|none")
     if S is None and cfg.covariance in ("auto", "errors"):
         S = diagonal_from_errors(table, names)
         source = "errors" if S is not None else source

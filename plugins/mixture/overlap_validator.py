@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Columns, Expression, Field, RecipeError, StageError, Validation, Validator
+from toolkit.core import RunContext
 
 from .blas_threads import single_blas_thread
 from .mixture_inputs import MixtureInputConfig, read_inputs
@@ -33,7 +34,7 @@ class OverlapSelection(Validator):
         column: str = Field("ln_overlap", description="ln-overlap column name; the selection goes to <column>_selected")
 
     @single_blas_thread
-    def validate(self, table, ctx) -> Validation:
+    def validate(self, table, ctx: RunContext) -> Validation:
         cfg = self.config
         explicit = cfg.component_mean is not None
         if explicit == (cfg.members is not None):

@@ -24,10 +24,12 @@ from typing import Literal
 import numpy as np
 
 from toolkit.core import Columns, Config, Detector, Field, FittedDetector, RecipeError, Table
+from toolkit.core import RunContext
 
 from .blas_threads import single_blas_thread
 from .mixture_figures import bic_figure
 from .rowwise_gaussians import full_precision_cholesky, mixture_log_probabilities
+from toolkit.core import flag_column
 
 STATE_VERSION = 1
 MODEL_ARRAYS = "mixture.npz"
@@ -61,7 +63,7 @@ class SklearnMixtureDetector(Detector):
             "executor's cap when streaming); every row is scored"))
 
     @single_blas_thread
-    def fit(self, sample: Table, ctx) -> "FittedSklearnMixture":
+    def fit(self, sample: Table, ctx: RunContext) -> "FittedSklearnMixture":
         """BIC scan over K on the sample's rows with finite features; cluster components by pm dispersion."""
         from sklearn.mixture import GaussianMixture
 
@@ -210,12 +212,12 @@ class FittedSklearnMixture(FittedDetector):
                    step=state["step"], bic_path=state["bic_path"], cmd=state["cmd"], summary=state["summary"])
 
     # -- figures --------------------------------------------------------------
-    def figures(self, table: Table, ctx) -> None:
+    def figures(self, table: Table, ctx: RunContext) -> None:
         """BIC against K, and proper motions + CMD of the flagged rows (``flag_<step>``, else this model's flag)."""
         if len(self.bic_path) > 1:
             ctx.save_figure(bic_figure(self.bic_path), "bic",
                             caption="BIC of the scikit-learn GaussianMixture against K.")
-        col = f"flag_{self.step}"
+        col = flag_column(self.step)
         flag = table.data[col].to_numpy(bool) if col in table.data.columns else self.flag(table)
         X = np.column_stack([table.array(f) for f in self.features])
         valid = np.all(np.isfinite(X), axis=1)

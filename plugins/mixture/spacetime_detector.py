@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from toolkit.core import Detector, Expression, Field, RecipeError, StageError, Table
+from toolkit.core import RunContext
 
 from .blas_threads import single_blas_thread
 from .gaussian_detector import GaussianMixtureConfig, GaussianMixtureDetector
@@ -92,13 +93,13 @@ class SpaceTimeDetector(Detector):
     Config = SpaceTimeConfig
 
     @single_blas_thread
-    def fit(self, sample: Table, ctx) -> FittedSpaceTime:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedSpaceTime:
         """Initial memberships, then EM (or growth) on the sample's region rows; groups selected for flags."""
         table = sample
         cfg = self.config
         if list(cfg.features) != CARTESIAN:
             raise RecipeError(f"{self.name}: features must be the heliocentric Galactic {CARTESIAN} "
-                              f"(from gaia.cartesian), got {cfg.features}")
+                              f"(from mixture.cartesian), got {cfg.features}")
         if cfg.age_max <= cfg.age_min:
             raise RecipeError(f"{self.name}: age_max ({cfg.age_max}) must exceed age_min ({cfg.age_min})")
         if cfg.select == "containing" and not cfg.containing:
@@ -296,7 +297,7 @@ class SpaceTimeDetector(Detector):
                              "row(s); at least 50 are needed (check `field:`)")
         return rows
 
-    def _field_background(self, field_rows, full, region_rows, inputs, ctx):
+    def _field_background(self, field_rows, full, region_rows, inputs, ctx: RunContext):
         cfg = self.config
         logd, model = field_log_density(cfg.background, inputs.X, inputs.S, full.X[field_rows], full.S[field_rows],
                                         field_rows[region_rows], region_rows[field_rows], ctx.rng("field"),

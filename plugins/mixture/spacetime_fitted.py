@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import Columns, Expression, FittedDetector, Table
+from toolkit.core import RunContext
 
 from .field_density import FieldKDE
 from .gaussian_overlap import log_overlap
@@ -152,7 +153,7 @@ class FittedSpaceTime(FittedDetector):
                                             "profiles", "summary")})
 
     # -- figures --------------------------------------------------------------
-    def figures(self, table: Table, ctx) -> None:
+    def figures(self, table: Table, ctx: RunContext) -> None:
         """Each group's age profile, and XYZUVW pairs with the groups traced to today."""
         truth = {a["name"]: a["age"] for a in table.meta.get("truth_associations", [])}
         ctx.save_figure(age_figure(self.profiles, truth), "age_fit",

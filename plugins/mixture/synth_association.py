@@ -1,4 +1,4 @@
-"""``synth.association``: Chronostar-style synthetic moving groups in a field, as Gaia would measure them.
+"""``mixture.synth_association``: Chronostar-style synthetic moving groups in a field, as Gaia would measure them.
 
 For each association: draw birth states from a spherical 6D Gaussian (position
 dispersion in pc, velocity dispersion in km/s) centred on the birth mean that
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import rechunk, TRUTH_COLUMN, ColumnInfo, Config, Field, RecipeError, Source, StageError, Table
+from toolkit.core import RunContext
 
 from .cartesian_feature import CORRELATIONS, ERROR_UNITS, VALUE_UNITS
 from .cartesian_transform import cartesian_to_astrometry
@@ -92,7 +93,8 @@ class EpicyclicSpec(Config):
 
 
 class SyntheticAssociation(Source):
-    name = "synth.association"
+    name = "mixture.synth_association"
+    aliases = ("synth.association",)   # the former name, until the next release
     summary = ("Synthetic moving groups (6D Gaussian at birth, traced forward epicyclically) in a field, "
                "measured with Gaia-like errors; truth in truth_population (mock).")
 
@@ -108,11 +110,11 @@ class SyntheticAssociation(Source):
             "epicyclic: trace members with the fit's own linear map; gala: integrate them in the named "
             "potential (epicyclic.potential, default MilkyWayPotential2022), independent of the fit"))
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """An association and its field, drawn jointly: generated once, handed on in chunks (for --executor stream)."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         rng = ctx.rng("synth.association")
         tracer = cfg.epicyclic.tracer()
@@ -148,7 +150,7 @@ class SyntheticAssociation(Source):
             states.append(field)
             labels += [BACKGROUND] * bg.n_stars
         if not states:
-            raise StageError("synth.association: no stars requested (no associations and background.n_stars = 0)")
+            raise StageError("mixture.synth_association: no stars requested (no associations and background.n_stars = 0)")
         truth = np.vstack(states)
         labels = np.asarray(labels)
         true_astro = cartesian_to_astrometry(truth)

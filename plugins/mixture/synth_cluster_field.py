@@ -1,4 +1,4 @@
-"""``synth.cluster_field``: an open-cluster field for the cluster-membership lab (mock).
+"""``mixture.synth_cluster_field``: an open-cluster field for the cluster-membership lab (mock).
 
 A 2-degree cone (by default around ra 116.35, dec -37.95, the lab's NGC 2451
 field) with field stars spread in distance and proper motion, plus one or more
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import rechunk, TRUTH_COLUMN, ColumnInfo, Config, Field, Source, Table
+from toolkit.core import RunContext
 
 from .frames import K_PM
 
@@ -42,7 +43,8 @@ def _default_clusters():
 
 
 class SyntheticClusterField(Source):
-    name = "synth.cluster_field"
+    name = "mixture.synth_cluster_field"
+    aliases = ("synth.cluster_field",)   # the former name, until the next release
     summary = "Mock open-cluster field (clusters + field) with astrometry, distance estimates and Gaia photometry."
 
     class Config(Config):
@@ -57,11 +59,11 @@ class SyntheticClusterField(Source):
         clusters: list[ClusterSpec] = Field(default_factory=_default_clusters, description="clusters to plant")
         g_limit: float = Field(18.0, description="faintest G kept (mag)")
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """A cluster field whose populations are drawn jointly: generated once, handed on in chunks (for --executor stream)."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         rng = ctx.rng("synth.cluster_field")
         parts = []

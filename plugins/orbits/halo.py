@@ -4,7 +4,7 @@ Conventions (astropy's Galactocentric frame, which the Gaia features use): the S
 negative x and the disc rotates towards +y there, so disc stars have L_z = x v_y - y v_x < 0.
 
 Toomre velocity: the speed relative to the local standard of rest, sqrt(U^2 + V^2 + W^2).
-Taken from the ``U_lsr, V_lsr, W_lsr`` columns of ``kinematics.galactocentric`` when they are
+Taken from the ``U_lsr, V_lsr, W_lsr`` columns of ``gaia.galactocentric`` when they are
 present; otherwise from the Galactocentric phase space with U = -v_R (towards the centre),
 V = v_rot - v_LSR (v_rot = -L_z / R, positive for disc rotation), W = v_z, where v_LSR is the
 configured speed or, by default, the potential's circular speed at the star's R in the plane.

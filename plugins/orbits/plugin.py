@@ -1,10 +1,10 @@
 """Hook implementations of the orbits plugin (gala is imported only when a validator runs)."""
 
-from toolkit.core import hookimpl
+from toolkit.core import Register, hookimpl
 
 from .validator import GalaOrbits
 
 
 @hookimpl
-def toolkit_register_validators(register):
+def toolkit_register_validators(register: Register) -> None:
     register(GalaOrbits)

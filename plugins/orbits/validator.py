@@ -14,8 +14,9 @@ from typing import Literal
 
 import numpy as np
 
-from toolkit.core import (Columns, Config, Field, RecipeError, StageError, Table, Validation, Validator,
-                          unit_interval)
+from toolkit.core import (Columns, Config, Field, RecipeError, Table, Validation, Validator,
+                          column_in, unit_interval)
+from toolkit.core import RunContext
 
 from . import figures as figs
 from .comparison import compare_samples
@@ -23,6 +24,7 @@ from .halo import energy_and_lz, halo_like, lsr_velocity_from_phase_space
 from .integration import OrbitIntegrator, summarise_orbits
 from .potentials import build_potential, describe_potential
 from .selection import find_flag_columns, flagged_mask, reference_mask
+from toolkit.core import is_flag, score_for
 
 STATUS_HELP = {
     "ok": "at least two radial turning points: pericentre, apocentre and radial period measured",
@@ -49,32 +51,11 @@ INTEGRATED_STATUSES = ("ok", "too_short", "circular")
 
 def _columns_in_unit(table: Table, names: list[str], default_unit: str | None, target: str, what: str,
                      stage: str) -> np.ndarray:
-    """The columns as a (len(names), N) array in ``target`` units, read from the table's units."""
-    import astropy.units as u
-
-    out = np.empty((len(names), len(table)))
-    for i, name in enumerate(names):
-        unit = table.info[name].unit if name in table.info else None
-        unit = unit or default_unit
-        if unit is None:
-            raise StageError(f"stage '{stage}': column '{name}' carries no unit, so its {what} scale is unknown. "
-                             f"Give it one at the source (e.g. table.file `units: {{{name}: ...}}`) or set "
-                             f"`{'length_unit' if target == 'kpc' else 'velocity_unit'}` in the validator.")
-        try:
-            factor = u.Unit(unit).to(u.Unit(target))
-        except (u.UnitConversionError, ValueError) as exc:
-            raise StageError(f"stage '{stage}': column '{name}' has unit '{unit}', which is not a {what} "
-                             f"({exc})") from None
-        out[i] = table.array(name) * factor
-    return out
-
-
-def _recorded_frame(ctx) -> tuple[str | None, object]:
-    """The latest ``frame`` note a step recorded (kinematics.galactocentric writes one)."""
-    for step, notes in reversed(list(getattr(ctx, "notes", {}).items())):
-        if isinstance(notes, dict) and "frame" in notes:
-            return step, notes["frame"]
-    return None, None
+    """The columns as a (len(names), N) array in ``target`` units (``toolkit.core.column_in``)."""
+    setting = "length_unit" if target == "kpc" else "velocity_unit"
+    return np.stack([column_in(table, name, target, default_unit=default_unit, stage=stage,
+                               hint=f"the validator's `{setting}` gives unit-less columns a {what} unit")
+                     for name in names]) if names else np.empty((0, len(table)))
 
 
 class GalaOrbits(Validator):
@@ -154,7 +135,7 @@ class GalaOrbits(Validator):
         self.potential = build_potential(c.potential, c.version, c.potential_parameters)
 
     # ------------------------------------------------------------------
-    def select(self, table: Table, ctx) -> np.ndarray:
+    def select(self, table: Table, ctx: RunContext) -> np.ndarray:
         """Flagged rows and the reference sample: the rows a streamed run must hand to ``validate``."""
         c = self.config
         seed = ctx.seed if c.reference_seed is None else c.reference_seed
@@ -162,7 +143,7 @@ class GalaOrbits(Validator):
         return flagged_mask(table, find_flag_columns(table, c.flag_columns, self.name)) | \
             reference_mask(ids, c.reference_fraction, seed)
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         c = self.config
         stage = self.name
         table.require(list(c.position_columns) + list(c.velocity_columns), stage)
@@ -268,10 +249,10 @@ class GalaOrbits(Validator):
             parts.append(f"orbit_ecc > {c.halo_ecc_limit:g}")
         return "halo-like orbit: " + (" or ".join(parts) if parts else "no criterion enabled")
 
-    def _summary(self, table, ctx, flag_cols, flagged, reference, selected, finite, status, integrated, halo,
+    def _summary(self, table, ctx: RunContext, flag_cols, flagged, reference, selected, finite, status, integrated, halo,
                  quantities, toomre_from, seconds, workers, errors, duration, zmax_bound) -> dict:
         c = self.config
-        frame_step, frame = _recorded_frame(ctx)
+        frame = getattr(ctx, "frame", None)   # set by the step that computed the phase-space columns
         ref_only = reference & ~flagged & integrated
         flag_int = flagged & integrated
         comparison = {}
@@ -289,7 +270,7 @@ class GalaOrbits(Validator):
                             "workers": workers, "seconds": round(seconds, 3),
                             "duration_per_star_myr": self._duration_stats(duration[integrated])},
             "bounds": self._bounds(status, integrated, zmax_bound),
-            "frame": ({"recorded_by": frame_step, "parameters": frame} if frame_step else
+            "frame": ({"recorded_by": frame.recorded_by, "parameters": frame.parameters} if frame else
                       "no step recorded a frame: the phase-space columns are used as given"),
             "columns": {"position": {n: table.info[n].unit or c.length_unit for n in c.position_columns},
                         "velocity": {n: table.info[n].unit or c.velocity_unit for n in c.velocity_columns},
@@ -351,12 +332,12 @@ class GalaOrbits(Validator):
             table.require([c.rank_by], self.name)
             return c.rank_by
         for f in flag_cols:
-            score = "score_" + f[len("flag_"):]
-            if f.startswith("flag_") and score in table.data.columns:
+            score = score_for(f)
+            if is_flag(f) and score in table.data.columns:
                 return score
         return "orbit_zmax"
 
-    def _figures(self, table, ids, ctx, integrator, pos, vel, flag_cols, flagged, reference, integrated, halo,
+    def _figures(self, table, ids, ctx: RunContext, integrator, pos, vel, flag_cols, flagged, reference, integrated, halo,
                  values, energy, lz, uvw, seed) -> None:
         c = self.config
         zall, zflag = values["orbit_zmax"][integrated], values["orbit_zmax"][integrated & flagged]

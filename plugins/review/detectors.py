@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.core import Config, Detection, Detector, Field, StageError, ToolkitError
-from toolkit.core.io import file_sha256
+from toolkit.core import RunContext
 
 from . import active_forest, relevance
 from .labels import LABELS_FILE, read_labels
 from .rerank import Reranker, match_labels
+from toolkit.core import flag_column, score_column
 
 
 class _LabelledRerank(Detector):
@@ -25,15 +26,15 @@ class _LabelledRerank(Detector):
 
     class Config(Config):
         base: str = Field(..., description="step name of an earlier detector whose score_<base> is re-ranked")
-        labels: str = Field(..., description="labels file (labels.parquet, CSV, ECSV: id, label) or a run folder "
+        labels: Path = Field(..., description="labels file (labels.parquet, CSV, ECSV: id, label) or a run folder "
                                              "holding labels.parquet")
         features: list[str] = Field(..., min_length=1, description="feature columns the learner uses")
         top_k: int | None = Field(None, ge=1, description="flag this many top stars; null: as many as flag_<base>")
         seed: int | None = Field(None, description="random seed; null: derived from the recipe seed")
 
-    def detect(self, table, ctx) -> Detection:
+    def detect(self, table, ctx: RunContext) -> Detection:
         c = self.config
-        base_col = f"score_{c.base}"
+        base_col = score_column(c.base)
         table.require([base_col, *c.features], self.name)
         path = Path(c.labels)
         try:
@@ -49,7 +50,7 @@ class _LabelledRerank(Detector):
             ctx.warn(f"{missing} labelled star(s) in '{path}' are not in this table and were ignored")
         X = np.column_stack([table.data[f].to_numpy(float) for f in c.features])
         base = table.data[base_col].to_numpy(float)
-        flag_col = f"flag_{c.base}"
+        flag_col = flag_column(c.base)
         k = c.top_k or (int(table.data[flag_col].fillna(False).astype(bool).sum()) if flag_col in table.data else 0) \
             or max(1, len(table) // 500)
         seed = c.seed if c.seed is not None else ctx.step_seed("rerank")
@@ -60,7 +61,7 @@ class _LabelledRerank(Detector):
         label_file = path / LABELS_FILE if path.is_dir() else path
         summary = {
             "base": c.base, "method": self.method, "citation": self.citation, "features": list(c.features),
-            "labels": {"file": str(label_file), "sha256": file_sha256(label_file), "n_in_file": int(len(labels)),
+            "labels": {"file": str(label_file), "sha256": ctx.record_input(label_file), "n_in_file": int(len(labels)),
                        "n_used": int(len(rows)), "n_not_in_table": missing,
                        "by_label": {k_: int(v) for k_, v in used["label"].value_counts().items()},
                        "rows": [{"id": str(i), "label": lab, "note": note}

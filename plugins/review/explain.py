@@ -36,7 +36,7 @@ class Explainer:
                 why = f"no saved model under models/{step}/"
             if doc is not None:
                 try:
-                    from toolkit.core.models import load_model
+                    from toolkit.core import load_model
 
                     model, _ = load_model(folder)
                     members = getattr(model, "models", None)

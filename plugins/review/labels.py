@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.core import StageError, ToolkitError
-from toolkit.core.io import atomic_write
+from toolkit.core import StageError, ToolkitError, missing_path
+from toolkit.core import atomic_write
 
 LABELS_FILE = "labels.parquet"
 #: label -> keyboard shortcut shown in the page
@@ -62,14 +62,14 @@ def read_labels(path: Path | str) -> pd.DataFrame:
                                f"`toolkit review {path}` first, or give a labels file")
         path = path / LABELS_FILE
     if not path.is_file():
-        raise ToolkitError(f"labels file '{path}' does not exist")
+        raise ToolkitError(missing_path(path, "labels file"))
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
             df = pd.read_parquet(path)
         except Exception as exc:
             raise ToolkitError(f"cannot read labels file '{path}': {type(exc).__name__}: {exc}") from None
     else:
-        from toolkit.core.io import read_table
+        from toolkit.core import read_table
 
         try:
             df = read_table(path).to_pandas()

@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from toolkit.core import ToolkitError
+from toolkit.core import flag_column, is_score, score_column
 
 #: columns a validator adds that describe an orbit (shown on the candidate page)
 ORBIT_PREFIXES = ("orbit_",)
@@ -76,13 +77,13 @@ class RunView:
             raise ToolkitError(f"cannot read '{d / 'scored.parquet'}': {type(exc).__name__}: {exc}") from None
         self.units = _units_from_parquet(d / "scored.parquet")
         self.detectors = [name for name in (self.manifest.get("detectors") or {})
-                          if f"score_{name}" in self.data.columns]
+                          if score_column(name) in self.data.columns]
         if not self.detectors:
             raise ToolkitError(f"run '{run_dir}' has no detector scores (no score_<step> column in scored.parquet): "
                                "nothing to rank. Add a detector to the recipe and run it again.")
         n_cand = (self.manifest.get("rows") or {}).get("candidates")
-        self.flag_arrays = {n: self.data[f"flag_{n}"].fillna(False).to_numpy(bool) for n in self.detectors
-                            if f"flag_{n}" in self.data}
+        self.flag_arrays = {n: self.data[flag_column(n)].fillna(False).to_numpy(bool) for n in self.detectors
+                            if flag_column(n) in self.data}
         self.flagged_any = np.zeros(len(self.data), bool)
         for arr in self.flag_arrays.values():
             self.flagged_any |= arr
@@ -94,7 +95,7 @@ class RunView:
         self.ids = self.data[self.id_column].to_numpy()
         self.id_text = np.array([str(x) for x in self.ids], dtype=object)
         self.row_of = {s: i for i, s in enumerate(self.id_text)}
-        self.rankings: dict[str, np.ndarray] = {n: self.data[f"score_{n}"].to_numpy(float) for n in self.detectors}
+        self.rankings: dict[str, np.ndarray] = {n: self.data[score_column(n)].to_numpy(float) for n in self.detectors}
         self.ranking_info: dict[str, dict] = {n: {"kind": "detector", "use": self.manifest["detectors"][n].get("use")}
                                               for n in self.detectors}
         self.verdicts = self._verdicts()
@@ -128,7 +129,7 @@ class RunView:
         for n in self.detectors:
             feats += [f for f in self.detector_features(n) if f not in feats]
         if not feats:
-            feats = [c for c in self.data.columns if self.data[c].dtype.kind == "f" and not c.startswith("score_")]
+            feats = [c for c in self.data.columns if self.data[c].dtype.kind == "f" and not is_score(c)]
         return feats
 
     def unit(self, col: str) -> str | None:

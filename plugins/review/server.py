@@ -32,13 +32,14 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import ToolkitError
-from toolkit.core.io import atomic_write
+from toolkit.core import atomic_write
 
 from .diagrams import DiagramCache
 from .explain import Explainer
 from .labels import LABELS, LabelStore
 from .rerank import METHODS, Reranker, match_labels
 from .runview import RunView, _jsonable
+from toolkit.core import flag_column
 
 DEFAULT_PORT = 8765
 PAGE_SIZE = 50
@@ -145,10 +146,10 @@ class ReviewApp:
         if flag == "any":
             mask &= v.flagged_any
         elif flag not in ("all", ""):
-            if flag not in v.detectors or f"flag_{flag}" not in v.data:
+            if flag not in v.detectors or flag_column(flag) not in v.data:
                 raise ApiError(400, f"unknown detector '{flag}' for the flag filter; choose any, all or "
                                     f"{', '.join(v.detectors)}")
-            mask &= v.data[f"flag_{flag}"].fillna(False).to_numpy(bool)
+            mask &= v.data[flag_column(flag)].fillna(False).to_numpy(bool)
         labels = self.label_column()
         lab = q.get("label", "")
         if lab == "unlabelled":

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.core import Config, Cut, Field, Table
+from toolkit.core import Config, Cut, Field, Table, column_in
+from toolkit.core import RunContext
 
 from .bands import E_JK_PER_EBV, R_BAND
 
@@ -35,7 +36,7 @@ class ExtinctionCorrectedColourCut(Cut):
         c = self.config
         return f"({c.blue} - {c.red}) - {c.coefficient} * {c.ebv_column} > {c.threshold}"
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         c = self.config
         table.require([c.blue, c.red, c.ebv_column], self.name)
         colour = table.array(c.blue) - table.array(c.red) - c.coefficient * table.array(c.ebv_column)
@@ -62,23 +63,18 @@ class AbsoluteMagnitudeCut(Cut):
         ext = f" - {c.coefficient} * {c.ebv_column}" if c.ebv_column else ""
         return f"{c.magnitude} - 5 log10({c.distance_column} / 10 pc){ext} < {c.max_absolute_magnitude}"
 
-    def distance_pc(self, table: Table, ctx=None) -> np.ndarray:
-        import astropy.units as u
-
+    def distance_pc(self, table: Table, ctx: RunContext | None = None) -> np.ndarray:
         c = self.config
         if c.distance_column not in table.data and c.parallax_column and c.parallax_column in table.data:
-            p = table.quantity(c.parallax_column)
-            p_mas = p.value if p.unit == u.dimensionless_unscaled else p.to_value(u.mas)
+            p_mas = column_in(table, c.parallax_column, "mas", stage=self.name)
             if ctx is not None:
                 ctx.warn(f"no '{c.distance_column}' column: distances are 1000 / {c.parallax_column} (positive parallaxes)")
                 ctx.record("distance_from", f"1000 / {c.parallax_column}")
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(p_mas > 0, 1000.0 / p_mas, np.nan)
-        table.require([c.distance_column], self.name)
-        d = table.quantity(c.distance_column)
-        return d.value if d.unit == u.dimensionless_unscaled else d.to_value(u.pc)
+        return column_in(table, c.distance_column, "pc", stage=self.name)
 
-    def absolute_magnitude(self, table: Table, ctx=None) -> np.ndarray:
+    def absolute_magnitude(self, table: Table, ctx: RunContext | None = None) -> np.ndarray:
         c = self.config
         table.require([c.magnitude] + ([c.ebv_column] if c.ebv_column else []), self.name)
         d_pc = self.distance_pc(table, ctx)
@@ -88,6 +84,6 @@ class AbsoluteMagnitudeCut(Cut):
             M = M - c.coefficient * table.array(c.ebv_column)
         return M
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         M = self.absolute_magnitude(table, ctx)
         return np.nan_to_num(M, nan=np.inf) < self.config.max_absolute_magnitude

@@ -75,7 +75,7 @@ def how_to_get(map_name: str, dust_dir: Path) -> str:
     return (f"Download it on a networked machine with "
             f"`DUST_DIR={dust_dir} python -c \"import mwdust; mwdust.{map_name}()\"` and copy the folder here, "
             f"or copy the files into {dust_dir} (set the feature's `dust_dir` or $DUST_DIR before the run). "
-            f"Offline alternatives: map `Zero`, or `extinction.column` with the catalogue's E(B-V).")
+            f"Offline alternatives: map `Zero`, or `symbiotic.extinction_column` with the catalogue's E(B-V).")
 
 
 @contextmanager

@@ -29,7 +29,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.core import TRUTH_COLUMN, Config, Field, StageError
+from toolkit.core import TRUTH_COLUMN, Config, Field, StageError, missing_path
+from toolkit.core import RunContext
 
 from .bands import MAG_COLUMNS, SKYMAPPER
 
@@ -92,7 +93,7 @@ def mock_epochs(frame: pd.DataFrame, seed: int, object_column: str = "object_id"
 
 @lru_cache(maxsize=4)
 def _read_file(path: str, mtime: float, fmt: str | None) -> pd.DataFrame:
-    from toolkit.core.io import read_table
+    from toolkit.core import read_table
 
     return read_table(Path(path), fmt).to_pandas()
 
@@ -102,7 +103,7 @@ def file_epochs(spec: EpochSpec) -> pd.DataFrame:
         raise StageError("epochs kind 'file' needs `path` (a table with object_id, mjd, filter, mag, err columns)")
     path = Path(spec.path)
     if not path.is_file():
-        raise StageError(f"per-epoch photometry file '{path}' does not exist")
+        raise StageError(missing_path(path, "per-epoch photometry file"))
     frame = _read_file(str(path.resolve()), path.stat().st_mtime, spec.format)
     return standardise(frame, spec.columns, str(path))
 
@@ -122,7 +123,7 @@ def standardise(frame: pd.DataFrame, columns: dict[str, str], label: str) -> pd.
     return out
 
 
-def load_epochs(spec: EpochSpec, frame: pd.DataFrame, object_column: str, ctx, is_mock: bool = False) -> pd.DataFrame:
+def load_epochs(spec: EpochSpec, frame: pd.DataFrame, object_column: str, ctx: RunContext, is_mock: bool = False) -> pd.DataFrame:
     """Per-epoch rows for the objects in ``frame`` (standard column names)."""
     kind = spec.kind if spec.kind != "auto" else ("mock" if is_mock else "skymapper")
     if ctx is not None:

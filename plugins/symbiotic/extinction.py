@@ -1,4 +1,4 @@
-"""``extinction.column`` and ``extinction.mwdust``: E(B-V), A_band, dereddened magnitudes and colours.
+"""``symbiotic.extinction_column`` and ``symbiotic.extinction_mwdust``: E(B-V), A_band, dereddened magnitudes and colours.
 
 Both give the same columns:
 - ``ebv`` (mag; name configurable): E(B-V) times ``ebv_scale`` (0.86 converts SFD to the
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.core import Columns, Config, Feature, Field, StageError, Table
+from toolkit.core import Columns, Config, Feature, Field, StageError, Table, column_in
+from toolkit.core import RunContext
 
 from .bands import R_BY_COLUMN
 from .dust_maps import MAP_FILES, MAPS_2D, VECTORISED, load_map
@@ -59,19 +60,21 @@ def dereddened(table: Table, ebv: np.ndarray, cfg: DereddeningConfig, origin: st
 
 
 class ExtinctionColumn(Feature):
-    name = "extinction.column"
+    name = "symbiotic.extinction_column"
+    aliases = ("extinction.column",)   # the former name, until the next release
     summary = "E(B-V) from a catalogue column (e.g. SkyMapper ebmv_sfd); A_band, dereddened magnitudes and colours."
 
     class Config(DereddeningConfig):
         ebv_column: str = Field("ebmv_sfd", description="column holding E(B-V) (mag)")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         table.require([self.config.ebv_column], self.name)
         return dereddened(table, table.array(self.config.ebv_column), self.config, f"column {self.config.ebv_column}")
 
 
 class ExtinctionMwdust(Feature):
-    name = "extinction.mwdust"
+    name = "symbiotic.extinction_mwdust"
+    aliases = ("extinction.mwdust",)   # the former name, until the next release
     summary = "E(B-V) at (l, b, distance) from a named mwdust map (SFD, Combined19, Green19, Marshall06, Zero, ...)."
 
     class Config(DereddeningConfig):
@@ -96,16 +99,9 @@ class ExtinctionMwdust(Feature):
         return gal.l.deg, gal.b.deg
 
     def _distance_kpc(self, table: Table) -> np.ndarray:
-        import astropy.units as u
+        return column_in(table, self.config.distance_column, "kpc", default_unit="pc", stage=self.name)
 
-        col = self.config.distance_column
-        table.require([col], self.name)
-        q = table.quantity(col)
-        if q.unit == u.dimensionless_unscaled:
-            q = q.value * u.pc
-        return q.to_value(u.kpc)
-
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         dust_map = load_map(cfg.map, cfg.dust_dir)
         l, b = self._galactic(table)

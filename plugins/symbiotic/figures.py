@@ -3,7 +3,7 @@
 Loss histogram with the flag threshold, loss box plot, loss per object with the flagged
 rows highlighted, a PCA projection of the detector's features, and colour-colour diagrams
 with known symbiotic stars marked (rows with a non-empty ``match_*`` column from
-``match.catalog``) and, on mock data, the injected symbiotics.
+``catalogs.match``) and, on mock data, the injected symbiotics.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from toolkit.core import TRUTH_COLUMN, Config, Expression, Field, StageError, Table, Validation, Validator
+from toolkit.core import RunContext
 
 from .bands import VAE_COLUMNS
+from toolkit.core import flag_column, is_score, score_column
 
 DEFAULT_DIAGRAMS = [
     {"x": "j_m - k_m", "y": "u_psf - g_psf"},
@@ -61,17 +63,17 @@ class SymbioticFigures(Validator):
                                                description="colour-colour diagrams: [{x: expr, y: expr}] (safe expressions)")
         match_columns: list[str] | None = Field(None, description="columns naming a known-catalogue match; null = every match_* column")
 
-    def validate(self, table: Table, ctx) -> Validation:
+    def validate(self, table: Table, ctx: RunContext) -> Validation:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
         cfg = self.config
-        score_col, flag_col = f"score_{cfg.detector}", f"flag_{cfg.detector}"
+        score_col, flag_col = score_column(cfg.detector), flag_column(cfg.detector)
         if score_col not in table.data:
             raise StageError(f"symbiotic.figures: no column {score_col}; set `detector` to a detector step name "
-                             f"(score columns here: {[c for c in table.columns if c.startswith('score_')]})")
+                             f"(score columns here: {[c for c in table.columns if is_score(c)]})")
         score = table.array(score_col)
         flag = table.data[flag_col].fillna(False).to_numpy(bool) if flag_col in table.data else np.zeros(len(table), bool)
         known, match_cols = known_mask(table, cfg.match_columns)
@@ -132,7 +134,7 @@ class SymbioticFigures(Validator):
                    "figures": [str(p.name) for p in saved if p is not None]}
         return Validation(summary=summary)
 
-    def _pca(self, table, flag, known, truth_sym, ctx, plt, saved) -> dict:
+    def _pca(self, table, flag, known, truth_sym, ctx: RunContext, plt, saved) -> dict:
         from sklearn.decomposition import PCA
 
         cols = [c for c in self.config.pca_features if c in table.data]

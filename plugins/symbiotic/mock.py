@@ -21,7 +21,7 @@ How the rows are made (intrinsic colours: ``mock_populations``):
   SkyMapper ``flags``: 1 close neighbour / 2 blend (3 %), 4 saturated (any band < 9 mag).
 - Gaia: parallax = 1/d with sigma = 0.02 + 0.03 10^(0.3 (G - 15)) mas, G ~ i + 0.3;
   ``r_med_geo``/``r_lo_geo``/``r_hi_geo`` mimic merged Bailer-Jones geometric distances
-  (the names ``distance.bailer_jones`` writes).
+  (the names ``gaia.bailer_jones`` writes).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import Config, Field, Source, TRUTH_COLUMN, Table, rechunk
-from toolkit.core.table import ColumnInfo
+from toolkit.core import RunContext
+from toolkit.core import ColumnInfo
 
 from . import mock_populations as pops
 from .bands import MAG_COLUMNS, R_BAND
@@ -58,7 +59,7 @@ class MockParams(Config):
     j_limit: float = Field(15.0, description="soft J limit of the simulated query (the recipe's J < 14 cut is tighter)")
     dec_max: float = Field(10.0, description="northern limit of the simulated survey (deg)")
 
-    def resolved_seed(self, ctx) -> int:
+    def resolved_seed(self, ctx: RunContext) -> int:
         return int(self.seed if self.seed is not None else (ctx.seed if ctx is not None else 0))
 
 
@@ -217,11 +218,11 @@ class SymbioticMock(Source):
 
     Config = MockParams
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """A few thousand simulated stars whose populations are drawn jointly: generated once, handed on in chunks."""
         yield from rechunk([self.load(ctx)], chunk_rows)
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         seed = self.config.resolved_seed(ctx)
         table = mock_table(self.config, seed)
         if ctx is not None:

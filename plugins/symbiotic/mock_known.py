@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import TRUTH_COLUMN, Catalog, Field, StageError, Table
-from toolkit.core.table import ColumnInfo
+from toolkit.core import RunContext
+from toolkit.core import ColumnInfo
 
 from .mock import MockParams, generate_mock
 
@@ -27,7 +28,7 @@ class MockKnownSymbiotics(Catalog):
         known_fraction: float = Field(0.6, ge=0, le=1, description="fraction of the injected symbiotics listed")
         position_scatter_arcsec: float = Field(0.3, ge=0, description="rms catalogue position error per axis (arcsec)")
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         seed = cfg.resolved_seed(ctx)
         params = MockParams(**{k: getattr(cfg, k) for k in MockParams.model_fields})

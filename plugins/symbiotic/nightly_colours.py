@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.core import Columns, Config, Feature, Field, StageError, Table
+from toolkit.core import RunContext
 
 from .bands import SKYMAPPER
 from .epochs import EpochSpec, load_epochs
@@ -92,7 +93,7 @@ class NightlyColours(Feature):
             149.0661, description="east longitude that sets the night boundary (local noon); Siding Spring by default")
         prefix: str = Field("", description="prefix for the new column names")
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require([cfg.object_column], self.name)
         ids = table.data[cfg.object_column]

@@ -1,8 +1,7 @@
 """Hook implementations of the symbiotic-star domain."""
 
-from toolkit.core import hookimpl
+from toolkit.core import Register, hookimpl
 
-from .bailer_jones import BailerJonesDistance
 from .cuts import AbsoluteMagnitudeCut, ExtinctionCorrectedColourCut
 from .extinction import ExtinctionColumn, ExtinctionMwdust
 from .figures import SymbioticFigures
@@ -13,32 +12,30 @@ from .skymapper import SkyMapperTap
 
 
 @hookimpl
-def toolkit_register_sources(register):
+def toolkit_register_sources(register: Register) -> None:
     register(SymbioticMock)
     # remote SkyMapper source: registered below by its owner
     register(SkyMapperTap)
 
 
 @hookimpl
-def toolkit_register_cuts(register):
+def toolkit_register_cuts(register: Register) -> None:
     register(ExtinctionCorrectedColourCut)
     register(AbsoluteMagnitudeCut)
 
 
 @hookimpl
-def toolkit_register_features(register):
+def toolkit_register_features(register: Register) -> None:
     register(ExtinctionColumn)
     register(ExtinctionMwdust)
     register(NightlyColours)
-    # remote distance feature: registered below by its owner
-    register(BailerJonesDistance)
 
 
 @hookimpl
-def toolkit_register_validators(register):
+def toolkit_register_validators(register: Register) -> None:
     register(SymbioticFigures)
 
 
 @hookimpl
-def toolkit_register_catalogs(register):
+def toolkit_register_catalogs(register: Register) -> None:
     register(MockKnownSymbiotics)

@@ -1,6 +1,6 @@
-"""SkyMapper over TAP: the symbiotic selection (``skymapper.tap``) and per-epoch photometry.
+"""SkyMapper over TAP: the symbiotic selection (``symbiotic.skymapper``) and per-epoch photometry.
 
-``skymapper.tap`` builds the seed pipeline's query from recipe values: SkyMapper
+``symbiotic.skymapper`` builds the seed pipeline's query from recipe values: SkyMapper
 DR2 (or DR4) ``master`` joined to its nearest 2MASS PSC, Gaia and AllWISE
 counterparts (within 2", 2" and 3"), 2MASS ``ph_qual = 'AAA'`` and clean 2MASS
 flags, ``class_star > 0.9``, clean PSF flags, detections in u, v and g, a single
@@ -28,7 +28,8 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from toolkit.core import Field, Source, StageError, Table
-from toolkit.core.remote import TapOptions, auto_async, batches, tap_query, to_source_table
+from toolkit.core import RunContext
+from toolkit.core import TapOptions, auto_async, batches, tap_query, to_source_table
 
 from .epochs import EPOCH_COLUMNS
 
@@ -63,7 +64,8 @@ def _num(x: float) -> str:
 
 
 class SkyMapperTap(Source):
-    name = "skymapper.tap"
+    name = "symbiotic.skymapper"
+    aliases = ("skymapper.tap",)   # the former name, until the next release
     summary = "SkyMapper DR2/DR4 x 2MASS x Gaia x AllWISE selection over TAP (the symbiotic seed's query)."
 
     class Config(TapOptions):
@@ -149,7 +151,7 @@ class SkyMapperTap(Source):
             "WHERE " + "\n  AND ".join(where),
         ])
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         adql = self.adql()
         tab = tap_query(cfg.url, adql, label=self.name, ctx=ctx, **cfg.query_options(adql))
@@ -186,7 +188,7 @@ def fetch_epochs(object_ids, *, url: str = SKYMAPPER_TAP_URL, release: str = "dr
                  filters: Iterable[str] = BANDS, max_flags: int | None = 3, batch_size: int = 5000,
                  method: Literal["upload", "in_list"] = "upload", timeout_s: float = 60, retries: int = 3,
                  backoff_s: float = 2.0, cache: bool = True, async_: bool | str = "auto",
-                 sync_max_rows: int = 100_000, ctx=None):
+                 sync_max_rows: int = 100_000, ctx: RunContext | None = None):
     """Per-epoch SkyMapper photometry of ``object_ids``: a DataFrame, one row per detection.
 
     Columns: ``object_id`` (int64), ``mjd`` (float, days: start of the exposure,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.core import Config, Field, Source, StageError, Table, rechunk
-from toolkit.core.io import TableChunks, file_sha256, read_table
+from toolkit.core import RunContext
+from toolkit.core import TableChunks, read_table
 
 
 class TableFile(Source):
@@ -22,12 +23,12 @@ class TableFile(Source):
         id_column: str | None = Field(None, description="stable id column (e.g. source_id); row_id when omitted")
         mock: bool = Field(False, description="set when the file holds simulated stars")
 
-    def iter_chunks(self, ctx, chunk_rows: int):
+    def iter_chunks(self, ctx: RunContext, chunk_rows: int):
         """Parquet files and datasets by record batches, FITS by row ranges of a memory map, globs file by file."""
         cfg = self.config
         chunks = TableChunks(cfg.path, chunk_rows, cfg.format)
         self._check_columns(chunks.columns)
-        inputs = {str(p): file_sha256(p) for p in chunks.paths if p.is_file()}
+        inputs = {str(p): ctx.record_input(p) for p in chunks.paths if p.is_file()}
         file_id = {new: old for old, new in cfg.rename.items()}.get(cfg.id_column, cfg.id_column)
         for table in rechunk(chunks.tables(file_id), chunk_rows):
             if cfg.rename:
@@ -51,7 +52,7 @@ class TableFile(Source):
         if cfg.id_column and cfg.id_column not in renamed:
             raise StageError(f"{cfg.path}: id column '{cfg.id_column}' not found; the file has {', '.join(names)}")
 
-    def load(self, ctx) -> Table:
+    def load(self, ctx: RunContext) -> Table:
         cfg = self.config
         tab = read_table(cfg.path, cfg.format)
         self._check_columns(tab.colnames)
@@ -60,4 +61,4 @@ class TableFile(Source):
         for col, unit in cfg.units.items():
             tab[col].unit = unit
         return Table.from_astropy(tab, id_column=cfg.id_column,
-                                  meta={"mock": cfg.mock, "inputs": {str(cfg.path): file_sha256(cfg.path)}})
+                                  meta={"mock": cfg.mock, "inputs": {str(cfg.path): ctx.record_input(cfg.path)}})

@@ -1,4 +1,4 @@
-"""``distance.bailer_jones``: geometric distances for the rows' Gaia source ids, from the Gaia archive.
+"""``gaia.bailer_jones``: geometric distances for the rows' Gaia source ids, from the Gaia archive.
 
 Bailer-Jones et al. (2021, AJ 161, 147) distances for Gaia EDR3 sources live in the
 archive table ``external.gaiaedr3_distance`` (``r_med_geo``, ``r_lo_geo``,
@@ -25,7 +25,8 @@ import pandas as pd
 from pydantic import model_validator
 
 from toolkit.core import Columns, Feature, Field, SourceUnavailable, StageError, Table
-from toolkit.core.remote import GAIA_TAP_URL, TapOptions, batches, tap_query
+from toolkit.core import RunContext
+from toolkit.core import GAIA_TAP_URL, TapOptions, batches, tap_query
 
 OUTPUT = ("r_med_geo", "r_lo_geo", "r_hi_geo")
 CATALOGUES = {
@@ -60,7 +61,8 @@ def usable_ids(values) -> np.ndarray:
 
 
 class BailerJonesDistance(Feature):
-    name = "distance.bailer_jones"
+    name = "gaia.bailer_jones"
+    aliases = ("distance.bailer_jones",)   # the former name, until the next release
     summary = "Bailer-Jones geometric distances (EDR3 2021 or DR2 2018) for the rows' Gaia source ids, via TAP upload."
 
     class Config(TapOptions):
@@ -87,7 +89,7 @@ class BailerJonesDistance(Feature):
         table, columns = CATALOGUES[self.config.catalogue]
         return self.config.table or table, self.config.columns or columns
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         cfg = self.config
         table.require([cfg.source_id_column], self.name)
         raw = table.data[cfg.source_id_column]
@@ -114,7 +116,7 @@ class BailerJonesDistance(Feature):
             except SourceUnavailable as exc:
                 raise SourceUnavailable(
                     f"{exc}\nThis feature needs the archive table {cat_table}. Without it: remove the "
-                    f"{self.name} step and use kinematics.distance (1/parallax) instead, or add "
+                    f"{self.name} step and use gaia.distance (1/parallax) instead, or add "
                     f"{', '.join(OUTPUT)} columns to your input table from a local export of {cat_table} "
                     "(and drop this step).") from exc
             missing = [c for c in ("source_id", *OUTPUT) if c not in tab.colnames]

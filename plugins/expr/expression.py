@@ -1,4 +1,4 @@
-"""``cut.expr`` and ``feature.expr``: recipe-written selections and derived columns.
+"""``expr.cut`` and ``expr.feature``: recipe-written selections and derived columns.
 
 Expressions use the safe grammar of ``toolkit.core.expr`` (never eval).
 """
@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import field_validator
 
 from toolkit.core import Columns, Config, Cut, Expression, Feature, Field, RecipeError, StageError, Table
+from toolkit.core import RunContext
 
 
 def _checked(text: str) -> str:
@@ -21,7 +22,14 @@ def _checked(text: str) -> str:
 
 
 class ExpressionCut(Cut):
-    name = "cut.expr"
+    """Keep the rows where ``expr`` is true, e.g. ``parallax > 10 and ruwe < 1.4``.
+
+    The expression is parsed by ``toolkit.core.Expression`` (never ``eval``): column names,
+    numbers, comparisons, arithmetic, and/or/not and a few functions. A comparison with NaN is false,
+    so rows with a missing value are cut (the cut-flow counts them).
+    """
+    name = "expr.cut"
+    aliases = ("cut.expr",)   # the former name, until the next release
     summary = "Keep rows where a safe expression is true (columns, numbers, arithmetic, and/or/not)."
 
     class Config(Config):
@@ -35,7 +43,7 @@ class ExpressionCut(Cut):
     def describe(self) -> str:
         return self.config.expr
 
-    def mask(self, table: Table, ctx) -> np.ndarray:
+    def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         table.require(self.expression.columns, self.name)
         result = np.broadcast_to(np.asarray(self.expression.evaluate(table.data)), (len(table),))
         if result.dtype.kind not in "biu":
@@ -44,7 +52,8 @@ class ExpressionCut(Cut):
 
 
 class ExpressionFeature(Feature):
-    name = "feature.expr"
+    name = "expr.feature"
+    aliases = ("feature.expr",)   # the former name, until the next release
     summary = "A new column from a safe expression of existing ones, with a unit."
 
     class Config(Config):
@@ -56,7 +65,7 @@ class ExpressionFeature(Feature):
         super().__init__(config, **params)
         self.expressions = {name: Expression(text) for name, text in self.config.columns.items()}
 
-    def compute(self, table: Table, ctx) -> Columns:
+    def compute(self, table: Table, ctx: RunContext) -> Columns:
         out = Columns()
         work = table.data
         for name, expr in self.expressions.items():

@@ -1,1 +1,0 @@
-"""Survey-agnostic components: local table files, expression cuts and expression features."""
