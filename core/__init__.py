@@ -16,7 +16,7 @@ from .models import ModelError, ModelFiles, load_model
 from .paths import missing_path, resolve_path
 from .registry import get_registry, hookimpl
 from .remote import (GAIA_TAP_URL, TapOptions, auto_async, batches, cache_problem, call_with_deadline, file_record,
-                     tap_query, to_source_table)
+                     query_key, tap_query, to_source_table)
 from .runfolder import write_table
 from .sampling import fold_of, row_hash, sample_hash, unit_interval
 from .scores import (FLAG_PREFIX, SCORE_PREFIX, flag_column, flag_columns, flag_for, is_flag, is_score, score_column,
@@ -42,6 +42,6 @@ __all__ = [
     "read_table", "TableChunks", "write_table", "atomic_write", "file_sha256", "is_file", "json_default",
     "missing_path", "resolve_path", "ModelFiles", "load_model", "cache_dir", "one_line",
     # remote services: bounded, cached, retried TAP queries
-    "tap_query", "TapOptions", "GAIA_TAP_URL", "to_source_table", "auto_async", "batches", "cache_problem",
+    "tap_query", "query_key", "TapOptions", "GAIA_TAP_URL", "to_source_table", "auto_async", "batches", "cache_problem",
     "call_with_deadline", "file_record",
 ]

@@ -191,6 +191,21 @@ class Detector(Component):
     def fit(self, sample: Table, ctx: RunContext) -> FittedDetector:
         raise NotImplementedError
 
+    def fit_rows(self, chunk: Table, ctx) -> np.ndarray | None:
+        """Rows of ``chunk`` that ``fit`` must see besides the seeded sample (bool array), or None.
+
+        For learners of a few named rows (a reviewer's labelled stars). The runner appends them,
+        once each, after the sample's rows and sets ``sample.meta["fit_rows_added"]`` to their number.
+        """
+        return None
+
+    def threshold_for(self, flagged: dict[str, int], n_rows: int):
+        """The threshold rule, given how many rows each earlier detector step flagged (``n_rows`` scored).
+
+        By default ``config.threshold``; a detector whose count follows another's overrides it.
+        """
+        return self.threshold
+
     @classmethod
     def load(cls, files, state: dict) -> FittedDetector:
         """Rebuild the fitted detector that ``FittedDetector.save`` wrote (``files``: a ``ModelFiles``)."""
@@ -211,12 +226,22 @@ class Detector(Component):
         ids = table.data[table.id_column].to_numpy()
         order = np.lexsort((np.arange(len(table)), sample_hash(ids, ctx.seed)))
         cap = self.max_train_rows
-        sample = table.take(order if cap is None else order[:cap])
+        picked = order if cap is None else order[:cap]
+        wanted = self.fit_rows(table, ctx)
+        if wanted is not None:   # rows the detector must see, appended after the sample's
+            wanted = np.asarray(wanted, bool).copy()
+            wanted[picked] = False
+            added = np.nonzero(wanted)[0]
+            picked = np.concatenate([picked, added])
+        sample = table.take(picked)
         sample.meta["sample_of"] = len(table)
+        sample.meta["fit_rows_added"] = 0 if wanted is None else len(added)
         fitted = self.fit(sample, ctx)
         extra = fitted.assign(table)
         score = np.asarray(fitted.score(table.with_columns(extra)), float)
-        cfg = self.threshold
+        flagged = {c[len("flag_"):]: int(np.asarray(table.data[c], bool).sum())
+                   for c in table.columns if c.startswith("flag_")}
+        cfg = self.threshold_for(flagged, len(table))
         cut = threshold_cut(score, cfg) if cfg is not None else None
         flag = apply_cut(score, cut, cfg.upper if cfg is not None else None) if not hasattr(fitted, "flag") \
             else np.asarray(fitted.flag(table.with_columns(extra)), bool)

@@ -236,6 +236,8 @@ class Detectors:
         self.flags: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
         self._all: dict[str, np.ndarray] = {}
         self.cuts: dict[str, float | None] = {}
+        self.rules: dict[str, object] = {}       # each step's threshold rule, resolved once scores exist
+        self.wanted: dict[str, list[Table]] = {}  # rows a detector's fit must see besides the sample
         for step in steps:
             if not step.component.can_fit() and executor != "memory":
                 raise StageError(f"[{step.where} '{step.name}'] detector {step.component.name} has no fit/score "
@@ -249,13 +251,45 @@ class Detectors:
             return default_cap
         return max(caps)
 
-    def fit(self, sample: Table) -> None:
-        ctx = self.stages.ctx
+    def offer(self, chunk: Table) -> None:
+        """Keep the rows of ``chunk`` that a detector's ``fit_rows`` asks for (a reviewer's labelled stars)."""
         for step in self.steps:
             if not step.component.can_fit():
                 continue
             with self.stages.run(step):
-                fitted = step.component.fit(sample, ctx)
+                mask = step.component.fit_rows(chunk, self.stages.ctx)
+                if mask is None:
+                    continue
+                mask = np.asarray(mask, bool)
+                if mask.shape != (len(chunk),):
+                    raise StageError(f"fit_rows returned a mask of shape {mask.shape} for {len(chunk)} rows")
+            if mask.any():
+                self.wanted.setdefault(step.name, []).append(chunk.take(mask))
+
+    def _with_wanted(self, step: Step, sample: Table, done: list[Step]) -> Table:
+        """The sample plus the rows ``step`` asked for (not already in it), scored by the earlier steps."""
+        parts = self.wanted.get(step.name)
+        if not parts:
+            return sample
+        extra = Table.concat(parts)
+        extra = extra.take(~np.isin(extra.data[extra.id_column].to_numpy(), sample.data[sample.id_column].to_numpy()))
+        for earlier in done:
+            fitted = self.fitted[earlier.name]
+            extra = extra.with_columns(fitted.assign(extra))
+            score = np.asarray(fitted.score(extra), float)
+            extra = extra.with_columns(_detector_columns(earlier, fitted, extra, score, None, Columns()))
+        both = Table.concat([sample, extra]) if len(extra) else sample.take(np.arange(len(sample)))
+        both.meta = {**sample.meta, "fit_rows_added": len(extra)}
+        return both
+
+    def fit(self, sample: Table) -> None:
+        ctx = self.stages.ctx
+        done: list[Step] = []
+        for step in self.steps:
+            if not step.component.can_fit():
+                continue
+            with self.stages.run(step):
+                fitted = step.component.fit(self._with_wanted(step, sample, done), ctx)
                 extra = fitted.assign(sample)
                 sample = sample.with_columns(extra)
                 score = np.asarray(fitted.score(sample), float)
@@ -263,6 +297,7 @@ class Detectors:
                     raise StageError(f"fitted detector returned {score.shape} scores for {len(sample)} rows")
                 sample = sample.with_columns(_detector_columns(step, fitted, sample, score, None, Columns()))
             self.fitted[step.name] = fitted
+            done.append(step)
 
     def score_chunk(self, chunk: Table, index: int, flags: bool) -> Table:
         """Add every detector's columns to chunk ``index``; the second time (with flags) the scores are reused."""
@@ -283,7 +318,7 @@ class Detectors:
                     if flags and hasattr(fitted, "flag"):          # the detector's own per-row rule
                         flag = np.asarray(fitted.flag(chunk), bool)
                     elif flags and self.cuts.get(step.name) is not None:
-                        flag = apply_cut(score, self.cuts[step.name], step.component.threshold.upper)
+                        flag = apply_cut(score, self.cuts[step.name], self.rules[step.name].upper)
                 else:   # a whole-table detector (memory only): run once, when earlier steps' flags exist
                     if not flags:
                         continue
@@ -312,12 +347,15 @@ class Detectors:
             self._all[step.name] = whole
         return self._all[step.name]
 
-    def thresholds(self) -> None:
+    def thresholds(self, n_rows: int) -> None:
+        flagged: dict[str, int] = {}
         for step in self.steps:
             if step.name not in self.fitted:
                 continue
-            cfg = step.component.threshold
-            self.cuts[step.name] = threshold_cut(self.all_scores(step), cfg) if cfg is not None else None
+            cfg = self.rules[step.name] = step.component.threshold_for(dict(flagged), n_rows)
+            scores = self.all_scores(step)
+            cut = self.cuts[step.name] = threshold_cut(scores, cfg) if cfg is not None else None
+            flagged[step.name] = int(apply_cut(scores, cut, cfg.upper if cfg is not None else None).sum())
 
     def finish(self, sample_table: Table, table: Table) -> dict:
         """Save models, draw figures (``table``: the rows validators see); returns per-detector summaries."""
@@ -327,7 +365,7 @@ class Detectors:
             scores = self.all_scores(step)
             ctx.step = f"{step.stage}.{step.name}"
             if step.name in self.fitted:
-                fitted, cfg = self.fitted[step.name], step.component.threshold
+                fitted, cfg = self.fitted[step.name], self.rules.get(step.name)
                 cut = self.cuts.get(step.name)
                 n_flag = int(sum(f.sum() for f in self.flags[step.name]))
                 threshold = threshold_record(cfg, cut)
@@ -431,6 +469,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                 if processed is None:   # columns and units after the features
                     processed = chunk.take(np.zeros(0, int))
                 store.add(chunk)
+                detectors.offer(chunk)
                 if sample is not None:
                     sample.add(chunk.data, ids_hash[origin])
                 if TRUTH_COLUMN in chunk.data:
@@ -461,7 +500,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
             for i, chunk in enumerate(store):
                 detectors.score_chunk(chunk, i, flags=False)
                 advance(1)
-        detectors.thresholds()
+        detectors.thresholds(n_rows)
 
     # pass 3: scores and flags on every chunk; written out; validators' rows gathered
     validators = recipe.steps["validators"]

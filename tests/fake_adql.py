@@ -8,7 +8,8 @@ Supported, as the clients here write them: conditions joined by ``AND``/``OR`` w
 parentheses and ``NOT``; comparisons ``= != <> < <= > >=`` between arithmetic (``+ - * /``)
 of columns, numbers and quoted strings; ``IS [NOT] NULL``; ``[NOT] IN (literals)``. Columns
 are looked up by name without their table alias (``t.j_m`` -> ``j_m``): the table stands for
-the joined rows. ``FROM``/``JOIN`` are not interpreted. Anything else, and any column the
+the joined rows. ``ORDER BY column [ASC|DESC]`` sorts the rows before ``TOP``. ``FROM``/``JOIN``
+are not interpreted. Anything else, and any column the
 table lacks, raises ``AdqlError`` (the fake answers it as the service's error), so a condition
 can never be ignored silently.
 """
@@ -27,6 +28,7 @@ _CMP = {"=": operator.eq, "!=": operator.ne, "<>": operator.ne, "<": operator.lt
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 _SELECT = re.compile(r"^\s*SELECT\s+(?:TOP\s+(?P<top>\d+)\s+)?(?P<cols>.*?)\s+FROM\s", re.I | re.S)
 _WHERE = re.compile(r"\sWHERE\s(?P<where>.*?)(?:\sORDER\s+BY\s.*)?$", re.I | re.S)
+_ORDER = re.compile(r"\sORDER\s+BY\s+(?P<col>[\w.]+)(?:\s+(?P<dir>ASC|DESC))?\s*$", re.I | re.S)
 
 
 class AdqlError(ValueError):
@@ -202,6 +204,11 @@ def answer_query(query: str, table):
         raise AdqlError(f"not a SELECT ... FROM query: {query[:60]!r}")
     where = _WHERE.search(query)
     rows = table[_Where(where.group("where"), table).parse()] if where else table
+    order = _ORDER.search(query)
+    if order:   # one column, as a database sorts it (stable, so ties keep the table's order)
+        values, _ = column(rows, order.group("col"))
+        idx = np.argsort(values, kind="stable")
+        rows = rows[idx[::-1] if (order.group("dir") or "").upper() == "DESC" else idx]
     if head.group("top"):
         rows = rows[: int(head.group("top"))]
     items = [c.strip() for c in head.group("cols").split(",")]

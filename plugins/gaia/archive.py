@@ -7,6 +7,8 @@ synchronous results at 2000 rows). Results are cached under
 ``$TOOLKIT_CACHE/tap/`` keyed by the URL and query, so a second run is offline.
 When the archive cannot be reached the source raises ``SourceUnavailable``; the
 runner then uses the recipe's declared ``fallback`` (e.g. ``gaia.mock``) and says so.
+A streamed run asks for the rows in pages of ``page_rows`` (keyset paging on the ORDER BY or id
+column, each page a cached query of its own; see ``paging.py``), so it never holds the whole answer.
 
 astroquery.gaia is not used: importing it contacts the archive (and its requests
 carry no timeout). pyvo, imported inside ``load``, is enough for TAP.
@@ -14,11 +16,13 @@ carry no timeout). pyvo, imported inside ``load``, is enough for TAP.
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import model_validator
 
-from toolkit.core import Field, Source, Table, rechunk
-from toolkit.core import RunContext
-from toolkit.core import GAIA_TAP_URL, TapOptions, tap_query, to_source_table
+from toolkit.core import (GAIA_TAP_URL, ROW_ID, Field, RunContext, Source, SourceUnavailable, StageError, Table,
+                          TapOptions, query_key, rechunk, tap_query, to_source_table)
+
+from .paging import PagedQuery, split_query
 
 DEFAULT_TABLE = "gaiadr3.gaia_source"
 #: the lesson's columns plus source_id (a stable id) and parallax_error
@@ -53,6 +57,10 @@ class GaiaArchive(Source):
         maxrec: int | None = Field(None, ge=1, description="TAP MAXREC (service row limit for this query)")
         id_column: str | None = Field("source_id", description="stable id column of the result")
         rename: dict[str, str] = Field(default_factory=dict, description="returned column -> new name")
+        page_rows: int | None = Field(500_000, ge=1, description="streamed runs: rows asked for per request "
+                                      "(keyset pages, each cached); null: one request for the whole answer")
+        page_by: str | None = Field(None, description="unique column the pages follow (default: the query's "
+                                    "ORDER BY column, else id_column); the query must order by it, if at all")
 
         @model_validator(mode="after")
         def _one_way_to_say_the_query(self):
@@ -82,6 +90,64 @@ class GaiaArchive(Source):
                                rename=cfg.rename)
 
     def iter_chunks(self, ctx: RunContext, chunk_rows: int):
-        """The archive's answer (bounded by the query's TOP and the service's MAXREC) fetched once, cached on
-        disk, then handed on in chunks; a query larger than memory belongs in a HATS catalogue or a file export."""
-        yield from rechunk([self.load(ctx)], chunk_rows)
+        """The answer in pages of ``page_rows`` rows (each cached), handed on in chunks of ``chunk_rows``.
+
+        A query that cannot be paged (see ``paging.split_query``) is fetched once, cached, and chunked;
+        the manifest says why. Naming ``page_by`` for such a query is an error."""
+        cfg = self.config
+        adql = self.adql()
+        paged, why = split_query(adql, cfg.page_by, cfg.id_column) if cfg.page_rows else (None, "page_rows is null")
+        if paged is None:
+            if cfg.page_by is not None and cfg.page_rows:
+                raise StageError(f"{self.name}: cannot page the query on '{cfg.page_by}': {why}")
+            if ctx is not None:
+                ctx.record("paging", {"paged": False, "why": why})
+            yield from rechunk([self.load(ctx)], chunk_rows)
+            return
+        yield from rechunk(self._pages(paged, adql, ctx), chunk_rows)
+
+    def _pages(self, paged: PagedQuery, adql: str, ctx: RunContext | None):
+        cfg = self.config
+        key = paged.key.split(".")[-1]
+        remaining, after, rows, pages = paged.top, None, 0, []
+        while remaining is None or remaining > 0:
+            size = cfg.page_rows if remaining is None else min(cfg.page_rows, remaining)
+            page_adql = paged.page(size, after)
+            try:
+                tab = tap_query(cfg.url, page_adql, label=self.name, maxrec=cfg.maxrec, ctx=ctx,
+                                **cfg.query_options(page_adql))
+            except SourceUnavailable as exc:
+                if not pages:
+                    raise    # nothing read yet: the recipe's fallback may take over
+                what = " ".join(str(exc).splitlines()[:2])   # what failed, and the last error
+                raise StageError(f"{self.name}: the archive stopped answering at page {len(pages) + 1}, after "
+                                 f"{rows:,} rows: {what} The pages read so far are cached: run again to go on "
+                                 "from there.") from exc
+            n = len(tab)
+            pages.append({"rows": n, "from_cache": bool(tab.meta.get("tap_from_cache")),
+                          "cache_file": tab.meta.get("tap_cache")})
+            if n == 0:
+                break
+            values = tab[key]
+            if getattr(values, "mask", None) is not None and np.any(values.mask):
+                raise StageError(f"{self.name}: the paging column '{key}' has NULL values; page on a column "
+                                 "that every row has (page_by), or set page_rows: null")
+            last = values[-1]
+            if not paged.key_selected:
+                tab.remove_column(key)
+            table = to_source_table(tab, url=cfg.url, adql=adql, label=self.name, id_column=cfg.id_column,
+                                    ctx=ctx if len(pages) == 1 else None, rename=cfg.rename)
+            table.meta["inputs"] = {f"tap:{cfg.url}": query_key(cfg.url, adql)}
+            if table.id_column == ROW_ID:
+                table.data[ROW_ID] += rows   # row numbers continue across pages
+            yield table
+            rows += n
+            if remaining is not None:
+                remaining -= n
+            if n < size and not tab.meta.get("tap_overflow"):
+                break   # a short page that the service did not cut: the last one
+            after = last
+        if ctx is not None:
+            ctx.record("query", {"url": cfg.url, "adql": adql, "rows": rows, "paged_on": paged.key,
+                                 "page_rows": cfg.page_rows, "pages": pages,
+                                 "from_cache": all(p["from_cache"] for p in pages)})
