@@ -76,6 +76,7 @@ def build_catalog(step: CatalogStep, registry=None):
     # the values as validated (a relative path now absolute), so the run folder's resolved recipe reruns anywhere
     given = set(step.with_)
     step.with_ = {k: v for k, v in component.config.model_dump(mode="json").items() if k in given}
+    step.use = entry.name   # a former name, resolved (with its deprecation message) once
     short = step.short_name or getattr(component, "short_name", None) or step.use.rsplit(".", 1)[-1]
     return short_name_of(short), component
 

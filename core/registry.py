@@ -127,8 +127,13 @@ class Registry:
         return sorted(self.entries.values(), key=lambda e: (KINDS.index(e.kind), e.name))
 
 
+#: former built-in plugin names that TOOLKIT_DISABLE_PLUGINS still understands (one release)
+FORMER_PLUGINS = {"toolkit.common": ("toolkit.table", "toolkit.expr")}
+
+
 def disabled_plugins() -> set[str]:
-    return {p.strip() for p in os.environ.get(DISABLE_ENV, "").split(",") if p.strip()}
+    names = {p.strip() for p in os.environ.get(DISABLE_ENV, "").split(",") if p.strip()}
+    return names | {new for old in names & FORMER_PLUGINS.keys() for new in FORMER_PLUGINS[old]}
 
 
 def build_plugin_manager() -> pluggy.PluginManager:

@@ -42,6 +42,14 @@ def test_former_names_resolve_with_a_deprecation_naming_the_new_one():
         assert reg.get("detectors.autoencoder").name == "detectors.autoencoder"   # no warning for a current name
 
 
+def test_disabling_the_former_common_plugin_disables_its_successors(monkeypatch):
+    monkeypatch.setenv("TOOLKIT_DISABLE_PLUGINS", "toolkit.common")
+    reg = get_registry(fresh=True)
+    assert "table.file" not in reg.entries and "expr.cut" not in reg.entries and "gaia.mock" in reg.entries
+    monkeypatch.delenv("TOOLKIT_DISABLE_PLUGINS")
+    assert "expr.cut" in get_registry(fresh=True).entries
+
+
 def _imports(folder: Path):
     for path in sorted(folder.rglob("*.py")):
         for i, line in enumerate(path.read_text().splitlines(), 1):

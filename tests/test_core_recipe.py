@@ -19,7 +19,7 @@ def test_a_valid_recipe_builds_every_component(tmp_path, registry):
 
 
 def test_missing_recipe_file_is_named(registry):
-    with pytest.raises(RecipeError, match="recipe file 'nope.yaml' not found"):
+    with pytest.raises(RecipeError, match=r"recipe file 'nope.yaml' does not exist \(looked for /.*nope.yaml\)"):
         load_recipe("nope.yaml", registry)
 
 
