@@ -68,8 +68,8 @@ def write_candidate_formats(candidates, folder: RunFolder, formats, ctx: RunCont
 def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext, started, elapsed: float,
                   formats, registry) -> dict:
     candidates = result.candidates()
-    if result.table is not None:
-        write_table(result.table, folder.path("scored.parquet"), "parquet")
+    if result.parts is not None:   # in memory: the scored rows, written chunk by chunk into one file
+        write_table(result.parts, folder.path("scored.parquet"), "parquet")
     else:   # streamed: scored/ was written chunk by chunk; the rows validators saw are kept beside it
         write_table(result.validated, folder.path("validated.parquet"), "parquet")
     write_table(candidates, folder.path("candidates.parquet"), "parquet")
@@ -99,7 +99,7 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
         "inputs": inputs,
         "rows": {**result.rows, "candidates": len(candidates)},
         "executor": result.executor,
-        "columns": column_units(result.table if result.table is not None else result.validated),
+        "columns": column_units(result.parts[0] if result.parts is not None else result.validated),
         "cutflow": result.cutflow.to_dict(orient="records"),
         "detectors": result.detectors,
         "truth_recovery": result.truth,

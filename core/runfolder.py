@@ -238,41 +238,52 @@ def write_table(table, path: Path, fmt: str, columns=None) -> None:
 
     Parquet is written by pyarrow in row groups (no second copy of the whole
     table in memory), with the column metadata astropy itself writes, so
-    astropy and TOPCAT read the units back.
+    astropy and TOPCAT read the units back. ``table`` may also be a list of
+    Tables with the same columns (an in-memory run's chunks), written as one file.
     """
+    if isinstance(table, list):
+        if fmt != "parquet":
+            table = table[0].concat(table)
+        else:
+            atomic_write(path, lambda tmp: _write_parquet(table, tmp, columns))
+            return
     if fmt == "csv":
         write_csv(table, path, columns)
         return
     if fmt == "parquet":
-        atomic_write(path, lambda tmp: _write_parquet(table, tmp, columns))
+        atomic_write(path, lambda tmp: _write_parquet([table], tmp, columns))
         return
     atab = table.to_astropy(columns)  # object and string columns arrive as fixed-width text
     atomic_write(path, lambda tmp: atab.write(tmp, format=fmt, overwrite=True))
 
 
-def _write_parquet(table, path: Path, columns=None) -> None:
+def _write_parquet(parts, path: Path, columns=None) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
     from astropy.table import meta
 
-    names = list(columns) if columns is not None else table.columns
-    header = table.take(np.arange(min(len(table), 1))).to_astropy(names)[:0]
+    first = parts[0]
+    names = list(columns) if columns is not None else first.columns
+    header = first.take(np.arange(min(len(first), 1))).to_astropy(names)[:0]
     meta_yaml = "\n".join(meta.get_yaml_from_table(header))
     metadata = {"table_meta_yaml": meta_yaml}
     text = [n for n in names if header[n].dtype.kind in "US"]
     for n in text:   # astropy reads text columns back at their longest length
-        lengths = table.data[n].fillna("").astype(str).str.len()
-        metadata[f"table::len::{n}"] = str(max(int(lengths.max()) if len(lengths) else 0, 1))
+        longest = max(int(p.data[n].fillna("").astype(str).str.len().max()) if len(p) else 0 for p in parts)
+        metadata[f"table::len::{n}"] = str(max(longest, 1))
     writer = None
     try:
-        for start in range(0, max(len(table), 1), PARQUET_ROW_GROUP):
-            frame = table.data[names].iloc[start:start + PARQUET_ROW_GROUP]
-            if text:   # text columns as astropy writes them: missing values as empty strings
-                frame = frame.assign(**{n: frame[n].fillna("").astype(str) for n in text})
-            batch = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(path, batch.schema.with_metadata(metadata))
-            writer.write_table(batch.cast(writer.schema))
+        for table in parts:
+            for start in range(0, max(len(table), 1), PARQUET_ROW_GROUP):
+                frame = table.data[names].iloc[start:start + PARQUET_ROW_GROUP]
+                if writer is not None and not len(frame):
+                    continue
+                if text:   # text columns as astropy writes them: missing values as empty strings
+                    frame = frame.assign(**{n: frame[n].fillna("").astype(str) for n in text})
+                batch = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, batch.schema.with_metadata(metadata))
+                writer.write_table(batch.cast(writer.schema))
     finally:
         if writer is not None:
             writer.close()

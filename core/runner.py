@@ -30,7 +30,7 @@ from rich.markup import escape
 from .component import Component
 from .context import RunContext, one_line
 from .errors import TRACEBACK_ENV, PluginError, SourceUnavailable, StageError, ToolkitError, raised_at
-from .executors import ChunkStore, SpillStore, check_chunk_rows, source_chunks
+from .executors import ChunkStore, IdHashes, SpillStore, check_chunk_rows, source_chunks
 from .models import save_for_run
 from .recipe import Recipe, Step
 from .registry import Registry
@@ -47,7 +47,7 @@ DETECTOR_PREFIXES = ("score_", "flag_", "fold_", "insample_")
 
 @dataclass
 class RunResult:
-    table: Table | None               # in memory: rows that passed the cuts, with every new column
+    parts: list[Table] | None         # in memory: rows that passed the cuts, with every new column, by chunk
     cutflow: pd.DataFrame
     rejected: Table | None
     timings: dict[str, float] = field(default_factory=dict)
@@ -57,12 +57,22 @@ class RunResult:
     validation: dict = field(default_factory=dict)
     truth: dict = field(default_factory=dict)
     executor: dict = field(default_factory=dict)
-    validated: Table | None = None    # streamed: the rows validators saw, with their columns
+    validated: Table | None = None    # the rows validators saw, with their columns (every flagged row)
     scored_parts: list[Path] = field(default_factory=list)   # streamed: parts of scored/
+    _whole: Table | None = field(default=None, repr=False)
+
+    @property
+    def table(self) -> Table | None:
+        """In memory: the whole scored table (its chunks joined once, on first use); streamed: None."""
+        if self.parts is None:
+            return None
+        if self._whole is None:
+            self._whole = Table.concat(self.parts)
+        return self._whole
 
     def candidates(self) -> Table:
         """Rows flagged by any detector or validator, most anomalous first."""
-        table = self.table if self.table is not None else self.validated
+        table = self.validated
         cands = table.take(table.flagged())
         scores = [c for c in cands.columns if is_score(c)]
         if scores and len(cands):
@@ -152,12 +162,13 @@ def _require_rows(n_rows: int, n_source: int, flow: list[dict]) -> None:
 class SourceReader:
     """The source's chunks, with the declared fallback when the source is unavailable."""
 
-    def __init__(self, recipe: Recipe, stages: Stages, executor: str, chunk_rows: int) -> None:
+    def __init__(self, recipe: Recipe, stages: Stages, executor: str, chunk_rows: int, whole: bool = False) -> None:
         self.recipe, self.stages, self.executor, self.chunk_rows = recipe, stages, executor, chunk_rows
+        self.whole = whole
         self.info = {"use": recipe.source.component.name, "fallback_used": False}
 
     def _chunks(self, step: Step):
-        it = source_chunks(step.component, self.stages.ctx, self.executor, self.chunk_rows)
+        it = source_chunks(step.component, self.stages.ctx, self.executor, self.chunk_rows, self.whole)
         while True:
             with self.stages.run(step):
                 chunk = next(it, None)
@@ -431,9 +442,12 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     cap = detectors.sample_size(recipe.spec.executor.max_train_rows if stream else None)
     sample = BottomK(cap) if cap != 0 else None
     flow: dict[str, dict] = {}
-    reader = SourceReader(recipe, stages, executor, chunk_rows)
+    # a whole-table detector (detect() only, memory only) needs the table as one chunk
+    whole = any(not s.component.can_fit() for s in detectors.steps)
+    reader = SourceReader(recipe, stages, executor, chunk_rows, whole)
     rejected_parts, n_source, n_rows = [], 0, 0
-    hasher, template, processed, truth_labels, all_hashes = None, None, None, Labels(), []
+    hasher, template, processed, truth_labels = None, None, None, Labels()
+    all_hashes = IdHashes(store.folder / "ids" if stream else None)
     first_chunk = True
 
     # pass 1: source -> cuts -> features -> cuts; keep the chunk and offer it to the training sample
@@ -446,7 +460,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                                       f"{reader.info.get('fallback', reader.info['use'])}; it says nothing about "
                                       "real stars.")
                 hasher = _frame_hasher(chunk.columns)
-                template = chunk
+                template = chunk.take(np.zeros(0, int))   # columns, units, meta; no rows held
             hasher.update(pd.util.hash_pandas_object(chunk.data, index=False).to_numpy().tobytes())
             _check_ids(chunk, n_source, reader.info.get("fallback", reader.info["use"]))
             n_chunk = len(chunk)
@@ -464,7 +478,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
             n_source += n_chunk
             n_rows += len(chunk)
             ids_hash = sample_hash(source_chunk.data[source_chunk.id_column].to_numpy(), ctx.seed)
-            all_hashes.append(ids_hash)
+            all_hashes.add(ids_hash)
             if len(chunk):
                 if processed is None:   # columns and units after the features
                     processed = chunk.take(np.zeros(0, int))
@@ -502,54 +516,89 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                 advance(1)
         detectors.thresholds(n_rows)
 
-    # pass 3: scores and flags on every chunk; written out; validators' rows gathered
+    # pass 3: scores and flags on every chunk; written out (streamed) or kept (in memory); validators get
+    # the flagged rows, the rows they select and a seeded sample (every row of a table up to validation_rows)
     validators = recipe.steps["validators"]
     keep = recipe.spec.output.columns
-    parts, kept = [], []
+    parts, kept, in_memory = [], [], []
     n_validation = recipe.spec.executor.validation_rows
     fraction = 1.0 if n_rows <= n_validation else n_validation / n_rows
     with ctx.progress("writing scored rows", total=len(store)) as advance:
-        for i, chunk in enumerate(store):
+        for i, chunk in enumerate(store.drain()):
             chunk = detectors.score_chunk(chunk, i, flags=True) if detectors.steps else chunk
             if stream:
                 parts.append(_write_part(ctx, _keep_columns(chunk, keep), i))
-                rows = chunk.flagged() | (unit_interval(chunk.data[chunk.id_column].to_numpy(), ctx.seed,
-                                                        VALIDATION_PURPOSE) < fraction)
-                for step in validators:
-                    with stages.run(step):
-                        chosen = step.component.select(chunk, ctx)
-                    if chosen is not None:
-                        rows |= np.asarray(chosen, bool)
-                kept.append(chunk.take(rows))
             else:
-                kept.append(chunk)
+                in_memory.append(chunk)
+            rows = chunk.flagged() | (unit_interval(chunk.data[chunk.id_column].to_numpy(), ctx.seed,
+                                                    VALIDATION_PURPOSE) < fraction)
+            for step in validators:
+                with stages.run(step):
+                    chosen = step.component.select(chunk, ctx)
+                if chosen is not None:
+                    rows |= np.asarray(chosen, bool)
+            kept.append(chunk if rows.all() else chunk.take(rows))   # no copy when every row is kept
             advance(1)
     stages.done(detectors.steps)
     table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
+    del kept
     detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
     scores = {s.name: detectors.all_scores(s) for s in detectors.steps}
     flags = {s.name: np.concatenate(detectors.flags[s.name]) for s in detectors.steps}
 
-    validation = {}
+    validation, added = {}, []
     for step in validators:
         with stages.run(step):
             val = step.component.validate(table, ctx)
             table = table.with_columns(val.columns)
+        added += [c for c in val.columns.names() if c not in added]
         validation[step.name] = {"use": step.component.name, **val.summary}
     stages.done(validators)
     ctx.step = ""
+    if not stream and added:   # in memory the scored table carries the validators' columns too
+        in_memory = _spread_columns(table, added, in_memory)
 
     truth = {}
     if truth_labels.codes:
         truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []))
     rejected = Table.concat(rejected_parts) if keep_rejected and rejected_parts else None
-    result = RunResult(None if stream else _keep_columns(table, keep), cutflow, rejected, stages.timings,
-                       source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary, validation, truth,
-                       {"use": executor, "chunk_rows": chunk_rows if stream else None, "chunks": len(store)})
+    result = RunResult(None if stream else [_keep_columns(p, keep) for p in in_memory], cutflow, rejected,
+                       stages.timings, source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary,
+                       validation, truth, {"use": executor, "chunk_rows": chunk_rows, "chunks": len(store)}, validated=table)
     if stream:
-        result.validated, result.scored_parts = table, parts
+        result.scored_parts = parts
         result.rows["validated"] = len(table)
     return result
+
+
+def _spread_columns(validated: Table, names: list[str], parts: list[Table]) -> list[Table]:
+    """The validators' columns (computed on ``validated``) added to every chunk, matched by row id.
+
+    Rows validators did not see get what a validator gives a row it does not check: NaN, False,
+    an empty value (integer columns become floats with NaN)."""
+    ids = pd.Index(validated.data[validated.id_column].to_numpy())
+    out = []
+    for part in parts:
+        pos = ids.get_indexer(part.data[part.id_column].to_numpy())
+        seen = pos >= 0
+        cols = Columns()
+        for name in names:
+            values = validated.data[name].to_numpy()
+            if seen.all():
+                col = values[pos]
+            elif values.dtype.kind == "b":
+                col = np.zeros(len(part), bool)
+                col[seen] = values[pos[seen]]
+            elif values.dtype.kind in "iuf":
+                col = np.full(len(part), np.nan)
+                col[seen] = values[pos[seen]]
+            else:
+                col = np.full(len(part), None, dtype=object)
+                col[seen] = values[pos[seen]]
+            info = validated.info[name]
+            cols.add(name, col, unit=info.unit, description=info.description)
+        out.append(part.with_columns(cols))
+    return out
 
 
 def _check_ids(chunk: Table, offset: int, source: str) -> None:
@@ -561,14 +610,9 @@ def _check_ids(chunk: Table, offset: int, source: str) -> None:
                          "id column (the source's id_column), or remove the duplicate rows first.")
 
 
-def _check_ids_across_chunks(hashes: list[np.ndarray], id_column: str, source: str) -> None:
-    """Repeated ids in different chunks of a streamed source (equal ids have equal hashes)."""
-    if len(hashes) < 2:
-        return
-    h = np.concatenate(hashes)
-    hashes.clear()   # one copy of the hashes at a time (270 MB for 33.8 million rows)
-    h.sort()
-    repeats = int(np.count_nonzero(h[1:] == h[:-1]))
+def _check_ids_across_chunks(hashes: IdHashes, id_column: str, source: str) -> None:
+    """Repeated ids in different chunks of a chunked source (equal ids have equal hashes)."""
+    repeats = hashes.repeats()
     if repeats:
         raise StageError(f"source {source}: the id column '{id_column}' repeats {repeats} value(s) across chunks. "
                          "Choose a unique id column (the source's id_column), or remove the duplicate rows first.")

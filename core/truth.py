@@ -17,22 +17,25 @@ def truth_recovery(labels, scores: dict[str, np.ndarray], flags: dict[str, np.nd
     labels = pd.Categorical(labels)
     names = [str(c) for c in labels.categories]
     codes = labels.codes
-    groups = {p: codes == i for i, p in sorted(enumerate(names), key=lambda t: t[1])}
+    # each population's rows as a mask made when needed (one byte per row at a time, not one per population)
+    groups = {p: (lambda i=i: codes == i) for i, p in sorted(enumerate(names), key=lambda t: t[1])}
     normal = set(normal or [])
     if normal and any(p not in normal for p in groups):
-        groups["anomalous"] = ~np.isin(codes, [i for i, p in enumerate(names) if p in normal])
+        groups["anomalous"] = lambda: ~np.isin(codes, [i for i, p in enumerate(names) if p in normal])
     out = {}
     for det, score in scores.items():
         score = np.asarray(score, float)
         flag = np.asarray(flags.get(det, np.zeros(len(score), bool)), bool)
         ok = np.isfinite(score)
-        finite = score[ok]
+        every = bool(ok.all())
+        finite = score if every else score[ok]
         ordered = np.sort(finite)              # one sort per detector, shared by every population
         res = {}
-        for pop, is_pop in groups.items():
+        for pop, mask in groups.items():
+            is_pop = mask()
             n = int(is_pop.sum())
             tp = int((flag & is_pop).sum())
-            auc = _auc(finite, ordered, is_pop[ok])
+            auc = _auc(finite, ordered, is_pop if every else is_pop[ok])
             res[pop] = {"n": n, "roc_auc": None if auc is None else round(auc, 4),
                         "recall": round(tp / n, 4) if n else None,
                         "precision": round(tp / int(flag.sum()), 4) if flag.any() else None,

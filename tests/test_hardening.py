@@ -609,3 +609,18 @@ def test_pyproject_declares_direct_imports_and_has_no_deprecated_license(monkeyp
         warnings.simplefilter("always")
         apply_configuration(Distribution(), REPO / "pyproject.toml")
     assert not [w for w in caught if "license" in str(w.message).lower()]
+
+
+@pytest.mark.parametrize("executor", ["memory", "stream"])
+def test_ids_repeated_in_different_chunks_are_refused(tmp_path, executor):
+    """Each chunk is fine on its own; the repeat is only seen across chunks (partitioned hash files when
+    streaming, arrays in memory), and the staging folder with those files is removed."""
+    pq = tmp_path / "stars.parquet"
+    ids = np.arange(1, 1001)
+    ids[900] = 17          # row 900 repeats row 16, in another chunk of 300 rows
+    pd.DataFrame({"source_id": ids, "a": np.arange(1000.0), "b": np.ones(1000)}).to_parquet(pq)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: ids\nsource: {{use: table.file, with: {{path: '{pq}', id_column: source_id}}}}\n")
+    with pytest.raises(StageError, match=r"repeats 1 value\(s\) across chunks"):
+        execute(recipe, tmp_path / "run", show_progress=False, executor=executor, chunk_rows=300)
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run*"))
