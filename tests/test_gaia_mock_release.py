@@ -114,3 +114,11 @@ def test_real_dr2_mean_velocities_agree_with_the_dr2_mock(dr2_real):
     for c in "UVW":
         err = real[f"sigma_{c}"] / np.sqrt(real["n"])
         assert abs(real[f"mean_{c}"] - mock[f"mean_{c}"]) < 3 * err + 3.0, (c, real[f"mean_{c}"], mock[f"mean_{c}"])
+
+
+def test_dr2_has_no_white_dwarfs_dr3_keeps_its_few():
+    """DR2's 3550-6900 K templates give no white dwarf an RV; DR3's sample keeps its 3e-4 (module docstring)."""
+    t2 = GaiaMock(n_stars=20_000, release="dr2").load(RunContext(seed=4, show_progress=False)).data
+    t3 = GaiaMock(n_stars=20_000, release="dr3").load(RunContext(seed=4, show_progress=False)).data
+    assert (t2["truth_population"] == "white_dwarf").sum() == 0
+    assert (t3["truth_population"] == "white_dwarf").sum() > 0

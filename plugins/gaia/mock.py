@@ -82,7 +82,10 @@ How a star is made
    templates of 3100-14500 K (Katz et al. 2023; the mock's bluest star is
    BP-RP 0.0); DR2 for G_RVS <= 12 and 3550-6900 K (Katz et al. 2019, A&A 622,
    A205), BP-RP 0.50-2.25 by the Pecaut & Mamajek (2013) dwarf table
-   (approximate, +-0.05 mag). G_RVS - G_RP = -0.0397 - 0.2852 x -
+   (approximate, +-0.05 mag); DR2 has no white dwarfs (a DA or DC spectrum has
+   no lines a 3550-6900 K template can match), so with ``release: dr2`` the
+   white-dwarf fraction of the selected sample is 0 and the others share its
+   3e-4. G_RVS - G_RP = -0.0397 - 0.2852 x -
    0.0330 x^2 - 0.0867 x^3 for x <= 1.2 (Sartoretti et al. 2023, A&A 674, A6,
    Eq. 2), held at its x = 1.2 value (-0.58) for redder stars (an
    approximation). Each star's V_max distance is where G_RVS reaches the limit, capped
@@ -157,6 +160,7 @@ class Release:
     rv_faint: float                    # km/s added at G_RVS = rv_pivot
     rv_pivot: float
     rv_slope: float                    # 0.4: background-limited; 0.2: photon-limited
+    white_dwarfs: bool = True          # whether any white dwarf gets a published RV
 
     def rv_sigma(self, grvs):
         return self.rv_floor + self.rv_faint * 10 ** (self.rv_slope * (np.asarray(grvs, float) - self.rv_pivot))
@@ -164,7 +168,7 @@ class Release:
 
 #: Katz et al. (2023, A&A 674, A5) for DR3; Katz et al. (2019, A&A 622, A205) for DR2 (module docstring, 4-5)
 RELEASES = {"dr3": Release("dr3", 14.0, (-np.inf, np.inf), 0.12, 6.0, 14.0, 0.4),
-            "dr2": Release("dr2", 12.0, (0.50, 2.25), 0.15, 1.25, 11.75, 0.2)}
+            "dr2": Release("dr2", 12.0, (0.50, 2.25), 0.15, 1.25, 11.75, 0.2, white_dwarfs=False)}
 DEFAULT_RELEASE = "dr3"      # the gaia recipes query gaiadr3.gaia_source
 GRVS_LIMIT = RELEASES[DEFAULT_RELEASE].grvs_limit
 
@@ -381,6 +385,8 @@ def _draw(n: int, n_hvs: int, fractions: dict, rng: np.random.Generator, release
     population = np.concatenate([np.repeat(pops, counts), np.repeat(["hypervelocity"], n_hvs)]).astype(object)
     abs_g, bp_rp, stage = sample_cmd(population, rng, release)
     d_max = vmax_distance(abs_g, bp_rp, release)
+    if not _release(release).white_dwarfs:
+        d_max = np.where(population == "white_dwarf", 0.0, d_max)
     d_min = 10 ** ((G_BRIGHT_LIMIT - abs_g + 5.0) / 5.0)
     pos = sample_positions(np.where(d_max > 0, d_max, D_LIMIT_PC), population, rng, d_min)
     vel = sample_velocities(population, stage, bp_rp, pos, rng)
