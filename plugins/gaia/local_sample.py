@@ -15,9 +15,8 @@ import pandas as pd
 
 from .kinematics import lsr_velocity
 
-#: Toomre-diagram speed cuts relative to the LSR (km/s): thick-disc-like 70-180 (e.g. Nissen 2004;
-#: Bensby et al. 2014 use the same picture), halo-like above 220 (the issue's cut; Koppelman et al.
-#: 2018 use |v - v_LSR| > 210 for the local halo)
+#: Toomre-diagram speed cuts relative to the LSR (km/s), as issue 18 states them: thick-disc-like
+#: 70-180, halo-like above 220 (conventions of the kinematic-selection literature, not measurements)
 THICK_LIKE_KMS, HALO_LIKE_KMS = (70.0, 180.0), 220.0
 #: red main sequence (Parenago's discontinuity, B-V 0.62 ~ BP-RP 0.78) and dwarfs only (giants have M_G < 4)
 RED_DWARF_BP_RP, DWARF_MIN_M_G = 0.78, 4.0

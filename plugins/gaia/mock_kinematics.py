@@ -16,16 +16,17 @@ Numbers and where they come from (km/s)
   (1998, MNRAS 298, 387), abstract (Hipparcos main-sequence stars, mostly within 100 pc).
   The mean heliocentric V of a disc group with radial dispersion sigma_U is
   ``-V0 - sigma_U**2 / k`` with k = 80 km/s (Strömberg's relation as fitted by Dehnen &
-  Binney 1998; quoted as v_a = sigma_R^2 / (80 +- 5 km/s) in Binney & Tremaine 2008, §4.8.2).
-  I am not certain that their fit used sigma_U^2 rather than the total S^2; sigma_U^2 is
-  used because with sigma_U = 35 it gives Bensby's thin-disc drift of -15 below, whereas
-  S^2 would give -24. Tolerance of this mean: +-3 km/s.
+  Binney 1998, as I recall it, usually quoted as v_a = sigma_R^2 / (80 +- 5 km/s); not
+  re-checked against the paper here). I am not certain whether their fit used sigma_U^2 or the
+  total S^2; sigma_U^2 is used because with sigma_U = 35 it gives Bensby's thin-disc drift
+  of -15 below, whereas S^2 would give -24. Tolerance of this mean: +-3 km/s.
 - Population ellipsoids (sigma_U, sigma_V, sigma_W) and drifts V_asym: Bensby, Feltzing &
   Lundström (2003, A&A 410, 527), Table 1, repeated in Bensby, Feltzing & Oey (2014, A&A 562,
   A71), Table A.1: thin disc (35, 20, 16), -15; thick disc (67, 38, 35), -46; halo
   (160, 90, 90), -220. Bensby et al. (2003) give velocities relative to the LSR of Dehnen &
-  Binney (1998) (my reading of their Sect. 2; if they used another solar motion the
-  thick-disc and halo means shift by up to 7 km/s, small against their dispersions).
+  Binney (1998) (as I recall the paper; not re-checked here. The thin-disc value is
+  consistent with it: 35^2/80 = 15.3. If they used another solar motion the thick-disc and
+  halo means shift by up to 7 km/s, small against their dispersions).
   Heliocentric mean V = V_asym - V0.
 - Colour dependence of the thin disc (the age-velocity relation seen through colour):
   Dehnen & Binney (1998), abstract: the largest principal dispersion rises from 20 km/s at
