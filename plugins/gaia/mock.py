@@ -1,4 +1,4 @@
-"""``gaia.mock``: a simulated Gaia DR3 100 pc radial-velocity sample, with truth labels.
+"""``gaia.mock``: a simulated Gaia DR3 (or DR2) 100 pc radial-velocity sample, with truth labels.
 
 It mimics the MIT 8.S50 lesson's selection (``parallax > 10 AND
 parallax_over_error > 10 AND radial_velocity IS NOT NULL``; about 170,000 real
@@ -25,22 +25,24 @@ How a star is made
    3e-4 (about 50 stars) is used; white dwarfs take disc kinematics
    (thin:thick as above).
 
-2. Kinematics, velocity relative to the local standard of rest (U towards the
-   Galactic centre, V along rotation, W to the north pole), Gaussian with
-   dispersions (sigma_U, sigma_V, sigma_W) and mean V = asymmetric drift
-   (Bensby et al. 2014, Table A.1):
-   thin disc (35, 20, 16) km/s, -15 km/s; thick disc (67, 38, 35), -46;
-   halo (160, 90, 90), -220. Thin-disc main-sequence stars bluer than
-   BP-RP = 0.6 (Parenago's discontinuity; Dehnen & Binney 1998, MNRAS 298, 387)
-   are young and colder: dispersions x 0.55 and drift from Strömberg's relation
-   v_a = sigma_U^2 / 80 km/s (Dehnen & Binney 1998), about -5 km/s.
+2. Kinematics (U towards the Galactic centre, V along rotation, W to the north
+   pole), Gaussian per population; the numbers, their sources and tolerances are
+   in ``mock_kinematics.py``. Dispersions (sigma_U, sigma_V, sigma_W) from Bensby
+   et al. (2003, 2014): thin disc (35, 20, 16) km/s, thick disc (67, 38, 35), halo
+   (160, 90, 90). Mean heliocentric V = Bensby's drift (-15, -46, -220) minus the
+   Strömberg-fit V0 = 5.23 km/s of Dehnen & Binney (1998, MNRAS 298, 387), the LSR
+   the drifts are measured against (so about -20, -51, -225 km/s). Thin-disc
+   main-sequence stars bluer than Parenago's discontinuity (BP-RP 0.78) are
+   younger and colder: their dispersions scale with colour as Dehnen & Binney
+   measured (20/38 at B-V = 0.2) and their mean V follows Strömberg's relation
+   -V0 - sigma_U^2/80. Mean U and W are the reflex of the Sun's motion.
    Hypervelocity stars: Galactic rest-frame speeds uniform in 600-1000 km/s
    (the range of the unbound B-star HVSs, Brown 2015, ARA&A 53, 15), directed
    away from the Galactic centre within 20 degrees; converted to the LSR with a
    circular speed of 233.4 km/s (astropy's default Sun velocity 245.6 km/s minus
    the Sun's V = 12.24 km/s).
-   Heliocentric velocity = LSR velocity - the Sun's motion relative to the LSR,
-   (U, V, W) = (11.1, 12.24, 7.25) km/s (Schönrich, Binney & Dehnen 2010).
+   The Sun's motion relative to the LSR is (U, V, W) = (11.1, 12.24, 7.25) km/s
+   (Schönrich, Binney & Dehnen 2010), the LSR the ``kinematics.*`` features use.
 
 3. Colour-magnitude diagram (absolute G, BP-RP; no extinction inside the Local
    Bubble). Stage (column ``truth_stage``), fractions of non-white-dwarf stars:
@@ -75,11 +77,18 @@ How a star is made
    - G - G_RP = 0.60 x - 0.055 x^2 with x = BP-RP (a quadratic through the dwarf
      colours of Pecaut & Mamajek 2013: 0.47 at the Sun's 0.82, 1.30 at 3.0).
 
-4. Selection and space distribution. DR3 radial velocities exist for
-   G_RVS <= 14 (Katz et al. 2023); G_RVS - G_RP = -0.0397 - 0.2852 x -
+4. Selection and space distribution. ``release`` picks the radial-velocity
+   selection (``RELEASES``): DR3 publishes radial velocities for G_RVS <= 14 and
+   templates of 3100-14500 K (Katz et al. 2023; the mock's bluest star is
+   BP-RP 0.0); DR2 for G_RVS <= 12 and 3550-6900 K (Katz et al. 2019, A&A 622,
+   A205), BP-RP 0.50-2.25 by the Pecaut & Mamajek (2013) dwarf table
+   (approximate, +-0.05 mag); DR2 has no white dwarfs (a DA or DC spectrum has
+   no lines a 3550-6900 K template can match), so with ``release: dr2`` the
+   white-dwarf fraction of the selected sample is 0 and the others share its
+   3e-4. G_RVS - G_RP = -0.0397 - 0.2852 x -
    0.0330 x^2 - 0.0867 x^3 for x <= 1.2 (Sartoretti et al. 2023, A&A 674, A6,
    Eq. 2), held at its x = 1.2 value (-0.58) for redder stars (an
-   approximation). Each star's V_max distance is where G_RVS reaches 14, capped
+   approximation). Each star's V_max distance is where G_RVS reaches the limit, capped
    at 100.5 pc; the star is placed uniformly in volume inside it, weighted by
    the vertical density exp(-|z|/h) with the Sun 20.8 pc above the plane
    (Bennett & Bovy 2019) and scale heights 300 pc (thin), 900 pc (thick)
@@ -93,9 +102,13 @@ How a star is made
    values of Lindegren et al. 2021 (A&A 649, A2, Table 4: ~0.02-0.03 mas at
    G = 15, 0.07 at 17) within about 20%; proper-motion uncertainties equal it
    numerically in mas/yr (same table); each star's uncertainties scatter by
-   0.1 dex. Radial-velocity uncertainty 0.12 + 6.0 x 10^(0.4 (G_RVS - 14)) km/s
-   (Katz et al. 2023: 0.12 km/s at the bright end, ~6 km/s at G_RVS = 14),
-   x3 for stars bluer than BP-RP = 0.3 (few lines) and x5 for white dwarfs.
+   0.1 dex. Radial-velocity uncertainty, DR3: 0.12 + 6.0 x 10^(0.4 (G_RVS - 14))
+   km/s (Katz et al. 2023: 0.12 km/s at the bright end, ~6 km/s at G_RVS = 14);
+   DR2: 0.15 + 1.4 x 10^(0.2 (G_RVS - 11.75)) km/s (Katz et al. 2019: ~1.4 km/s
+   at G_RVS = 11.75 for a 5000 K star; the photon-limited slope 0.2 fitted by eye
+   to the real DR2 stars in ../shared/data: median 0.48 km/s at G_RVS 8-10, 0.75
+   at 10-11, 1.4 at 11-12); x3 for stars bluer than BP-RP = 0.3 (few lines) and
+   x5 for white dwarfs.
    Photometric uncertainties 0.3 mmag (G) and 2 mmag (BP, RP) (Riello et al.
    2021, A&A 649, A3, for G < 16). RUWE: lognormal around 1.0 (0.08 in ln);
    10% of stars (unresolved binaries, a choice) get log-uniform 1.4-4
@@ -110,7 +123,9 @@ How a star is made
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -119,6 +134,7 @@ from toolkit.core import ColumnInfo, Config, Field, Source, Table, rechunk
 from toolkit.core import RunContext
 
 from .kinematics import K_KMS, SCHOENRICH2010_SOLAR_MOTION
+from .mock_kinematics import BENSBY_ELLIPSOIDS, sample_disc_halo, thin_disc_scale
 
 POPULATIONS = ("thin_disc", "thick_disc", "halo", "white_dwarf", "hypervelocity")
 NORMAL_POPULATIONS = ["thin_disc", "thick_disc"]
@@ -128,13 +144,43 @@ DEFAULT_FRACTIONS = {**{k: round(v / sum(_BENSBY.values()), 4) for k, v in _BENS
 HYPERVELOCITY_FRACTION = 6e-5
 BLOCK_ROWS = 100_000   # stars generated per seed; a sample is the same whatever the chunking
 
-# (sigma_U, sigma_V, sigma_W, mean V) relative to the LSR, km/s (Bensby et al. 2014)
-ELLIPSOIDS = {"thin_disc": (35.0, 20.0, 16.0, -15.0), "thick_disc": (67.0, 38.0, 35.0, -46.0),
-              "halo": (160.0, 90.0, 90.0, -220.0)}
-YOUNG_SCALE, YOUNG_COLOUR, STROMBERG_K = 0.55, 0.6, 80.0
+# (sigma_U, sigma_V, sigma_W, V_asym) of Bensby et al. (2003, 2014), km/s; see mock_kinematics.py
+ELLIPSOIDS = BENSBY_ELLIPSOIDS
 HVS_SPEED, HVS_SCATTER_DEG, V_CIRC = (600.0, 1000.0), 20.0, 245.6 - 12.24
 SCALE_HEIGHT_PC = {"thin_disc": 300.0, "thick_disc": 900.0, "halo": np.inf}
-Z_SUN_PC, D_LIMIT_PC, GRVS_LIMIT, G_BRIGHT_LIMIT = 20.8, 100.5, 14.0, 3.0
+Z_SUN_PC, D_LIMIT_PC, G_BRIGHT_LIMIT = 20.8, 100.5, 3.0
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a Gaia release's radial-velocity selection keeps, and how precise its velocities are."""
+    name: str
+    grvs_limit: float                  # G_RVS of the faintest published RV
+    bp_rp_range: tuple[float, float]   # intrinsic colours the RV templates cover
+    rv_floor: float                    # km/s, bright-end precision
+    rv_faint: float                    # km/s added at G_RVS = rv_pivot
+    rv_pivot: float
+    rv_slope: float                    # 0.4: background-limited; 0.2: photon-limited
+    white_dwarfs: bool = True          # whether any white dwarf gets a published RV
+
+    def rv_sigma(self, grvs):
+        return self.rv_floor + self.rv_faint * 10 ** (self.rv_slope * (np.asarray(grvs, float) - self.rv_pivot))
+
+
+#: Katz et al. (2023, A&A 674, A5) for DR3; Katz et al. (2019, A&A 622, A205) for DR2 (module docstring, 4-5)
+RELEASES = {"dr3": Release("dr3", 14.0, (-np.inf, np.inf), 0.12, 6.0, 14.0, 0.4),
+            "dr2": Release("dr2", 12.0, (0.50, 2.25), 0.15, 1.25, 11.75, 0.2, white_dwarfs=False)}
+DEFAULT_RELEASE = "dr3"      # the gaia recipes query gaiadr3.gaia_source
+GRVS_LIMIT = RELEASES[DEFAULT_RELEASE].grvs_limit
+
+
+def _release(release) -> Release:
+    if isinstance(release, Release):
+        return release
+    try:
+        return RELEASES[release]
+    except KeyError:
+        raise ValueError(f"release must be one of {sorted(RELEASES)}, not {release!r}") from None
 
 MS_LOCUS = np.array([(0.00, 1.3), (0.19, 2.0), (0.38, 2.6), (0.55, 3.3), (0.72, 4.2), (0.82, 4.67),
                      (0.98, 5.7), (1.40, 7.0), (1.84, 8.4), (2.20, 9.6), (2.80, 11.6), (3.30, 13.1)])
@@ -158,10 +204,14 @@ def grvs_minus_rp(bp_rp):
     return -0.0397 - 0.2852 * x - 0.0330 * x**2 - 0.0867 * x**3
 
 
-def vmax_distance(abs_g, bp_rp):
-    """Distance (pc) at which G_RVS reaches the DR3 limit, capped at the 100 pc sphere."""
+def vmax_distance(abs_g, bp_rp, release=DEFAULT_RELEASE):
+    """Distance (pc) at which G_RVS reaches the release's limit, capped at the 100 pc sphere;
+    zero for colours the release's RV templates do not cover."""
+    rel = _release(release)
     abs_rvs = abs_g - g_minus_rp(bp_rp) + grvs_minus_rp(bp_rp)
-    return np.minimum(10 ** ((GRVS_LIMIT - abs_rvs + 5.0) / 5.0), D_LIMIT_PC)
+    d = np.minimum(10 ** ((rel.grvs_limit - abs_rvs + 5.0) / 5.0), D_LIMIT_PC)
+    lo, hi = rel.bp_rp_range
+    return np.where((np.asarray(bp_rp) >= lo) & (np.asarray(bp_rp) <= hi), d, 0.0)
 
 
 def ms_colour(abs_g):
@@ -174,21 +224,24 @@ def _inverse_cdf_grid(grid: np.ndarray, weights: np.ndarray):
     return grid, cdf / cdf[-1]
 
 
-@lru_cache(maxsize=1)
-def _ms_magnitude_grid():
+@lru_cache(maxsize=None)
+def _ms_magnitude_grid(release: str = DEFAULT_RELEASE):
     """Inverse-CDF grid of M_G for main-sequence stars: volume LF x V_max."""
     grid = np.linspace(MS_LOCUS[0, 1], MS_LOCUS[-1, 1], 2001)
     phi = np.interp(grid, LF_NODES[:, 0], LF_NODES[:, 1])
-    return _inverse_cdf_grid(grid, phi * vmax_distance(grid, ms_colour(grid)) ** 3)
+    return _inverse_cdf_grid(grid, phi * vmax_distance(grid, ms_colour(grid), release) ** 3)
 
 
-@lru_cache(maxsize=1)
-def _wd_colour_grid():
+@lru_cache(maxsize=None)
+def _wd_colour_grid(release: str = DEFAULT_RELEASE):
     grid = np.linspace(-0.3, 1.0, 1001)
-    return _inverse_cdf_grid(grid, vmax_distance(11.6 + 3.4 * grid, grid) ** 3)
+    weight = vmax_distance(11.6 + 3.4 * grid, grid, release) ** 3
+    if not weight.any():                 # no white dwarf gets a DR2 radial velocity: any grid (all are cut)
+        weight = np.ones_like(grid)
+    return _inverse_cdf_grid(grid, weight)
 
 
-def sample_cmd(population: np.ndarray, rng: np.random.Generator):
+def sample_cmd(population: np.ndarray, rng: np.random.Generator, release: str = DEFAULT_RELEASE):
     """Absolute G, BP-RP and evolutionary stage for each star."""
     n = len(population)
     abs_g, colour = np.empty(n), np.empty(n)
@@ -203,7 +256,7 @@ def sample_cmd(population: np.ndarray, rng: np.random.Generator):
     stage[is_wd] = "white_dwarf"
 
     ms = stage == "main_sequence"
-    grid, cdf = _ms_magnitude_grid()
+    grid, cdf = _ms_magnitude_grid(release)
     m = np.interp(rng.random(ms.sum()), cdf, grid)
     c = ms_colour(m) + rng.normal(0, MS_COLOUR_SCATTER, ms.sum())
     binary = rng.random(ms.sum()) < BINARY_FRACTION
@@ -221,7 +274,7 @@ def sample_cmd(population: np.ndarray, rng: np.random.Generator):
     rc = stage == "red_clump"
     abs_g[rc], colour[rc] = rng.normal(0.44, 0.2, rc.sum()), rng.normal(1.23, 0.05, rc.sum())
 
-    wgrid, wcdf = _wd_colour_grid()
+    wgrid, wcdf = _wd_colour_grid(release)
     c = np.interp(rng.random(is_wd.sum()), wcdf, wgrid)
     abs_g[is_wd], colour[is_wd] = 11.6 + 3.4 * c + rng.normal(0, 0.25, is_wd.sum()), c
 
@@ -267,17 +320,9 @@ def sample_velocities(population, stage, colour, pos, rng) -> np.ndarray:
     disc_draw = rng.random(n) < DEFAULT_FRACTIONS["thin_disc"] / (DEFAULT_FRACTIONS["thin_disc"]
                                                                  + DEFAULT_FRACTIONS["thick_disc"])
     kin_pop[wd] = np.where(disc_draw[wd], "thin_disc", "thick_disc")
-    for pop, (su, sv, sw, va) in ELLIPSOIDS.items():
-        sel = kin_pop == pop
-        k = sel.sum()
-        scale = np.ones(k)
-        drift = np.full(k, va)
-        if pop == "thin_disc":
-            young = (stage[sel] == "main_sequence") & (colour[sel] < YOUNG_COLOUR)
-            scale[young] = YOUNG_SCALE
-            drift[young] = -((su * YOUNG_SCALE) ** 2) / STROMBERG_K
-        vel[sel] = np.column_stack([rng.normal(0, su * scale), drift + rng.normal(0, sv * scale),
-                                    rng.normal(0, sw * scale)])
+    # main-sequence stars blue of Parenago's discontinuity are younger: colder (Dehnen & Binney 1998)
+    scale = np.where(stage == "main_sequence", thin_disc_scale(colour), 1.0)
+    vel[:] = sample_disc_halo(kin_pop, scale, rng)
     hv = population == "hypervelocity"
     if hv.any():
         k = hv.sum()
@@ -289,8 +334,8 @@ def sample_velocities(population, stage, colour, pos, rng) -> np.ndarray:
         direction = radial + jitter
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         rest = direction * rng.uniform(*HVS_SPEED, k)[:, None]
-        vel[hv] = rest - np.array([0.0, V_CIRC, 0.0])
-    return vel - np.asarray(SCHOENRICH2010_SOLAR_MOTION)
+        vel[hv] = rest - np.array([0.0, V_CIRC, 0.0]) - np.asarray(SCHOENRICH2010_SOLAR_MOTION)
+    return vel
 
 
 @lru_cache(maxsize=1)
@@ -326,23 +371,25 @@ def parallax_uncertainty(g):
     return np.sqrt(40 + 800 * z + 30 * z**2) / 1000.0
 
 
-def rv_uncertainty(grvs, bp_rp, population):
-    sigma = 0.12 + 6.0 * 10 ** (0.4 * (grvs - GRVS_LIMIT))
+def rv_uncertainty(grvs, bp_rp, population, release=DEFAULT_RELEASE):
+    sigma = _release(release).rv_sigma(grvs)
     sigma = np.where(bp_rp < 0.3, 3 * sigma, sigma)
     return np.where(population == "white_dwarf", 5 * sigma, sigma)
 
 
 # -- the whole sample ---------------------------------------------------------------
 
-def _draw(n: int, n_hvs: int, fractions: dict, rng: np.random.Generator) -> pd.DataFrame:
+def _draw(n: int, n_hvs: int, fractions: dict, rng: np.random.Generator, release: str) -> pd.DataFrame:
     pops = list(fractions)
     p = np.array([fractions[k] for k in pops])
     counts = rng.multinomial(n, p / p.sum())
     population = np.concatenate([np.repeat(pops, counts), np.repeat(["hypervelocity"], n_hvs)]).astype(object)
-    abs_g, bp_rp, stage = sample_cmd(population, rng)
-    d_max = vmax_distance(abs_g, bp_rp)
+    abs_g, bp_rp, stage = sample_cmd(population, rng, release)
+    d_max = vmax_distance(abs_g, bp_rp, release)
+    if not _release(release).white_dwarfs:
+        d_max = np.where(population == "white_dwarf", 0.0, d_max)
     d_min = 10 ** ((G_BRIGHT_LIMIT - abs_g + 5.0) / 5.0)
-    pos = sample_positions(d_max, population, rng, d_min)
+    pos = sample_positions(np.where(d_max > 0, d_max, D_LIMIT_PC), population, rng, d_min)
     vel = sample_velocities(population, stage, bp_rp, pos, rng)
     ra, dec, plx, pmra, pmdec, rv = observe(pos, vel)
     dist = 1000.0 / plx
@@ -355,7 +402,7 @@ def _draw(n: int, n_hvs: int, fractions: dict, rng: np.random.Generator) -> pd.D
     spread = lambda: 10 ** rng.normal(0, 0.1, k)  # noqa: E731  per-star scatter of the uncertainties
     e_plx = parallax_uncertainty(g_true) * spread()
     e_pm = parallax_uncertainty(g_true) * spread()
-    e_rv = rv_uncertainty(grvs, bp_rp, population) * spread()
+    e_rv = rv_uncertainty(grvs, bp_rp, population, release) * spread()
     ruwe = np.exp(rng.normal(0, 0.08, k))
     binary = rng.random(k) < RUWE_BINARY_FRACTION
     ruwe[binary] = 10 ** rng.uniform(np.log10(1.4), np.log10(4.0), binary.sum())
@@ -365,7 +412,9 @@ def _draw(n: int, n_hvs: int, fractions: dict, rng: np.random.Generator) -> pd.D
         "parallax": parallax, "parallax_error": e_plx, "parallax_over_error": parallax / e_plx,
         "pmra": pmra + rng.normal(0, 1, k) * e_pm, "pmra_error": e_pm,
         "pmdec": pmdec + rng.normal(0, 1, k) * e_pm, "pmdec_error": e_pm,
-        "radial_velocity": rv + rng.normal(0, 1, k) * e_rv, "radial_velocity_error": e_rv,
+        # no RV where the release publishes none (colours outside its templates)
+        "radial_velocity": np.where(d_max > 0, rv + rng.normal(0, 1, k) * e_rv, np.nan),
+        "radial_velocity_error": e_rv,
         "phot_g_mean_mag": g_true + rng.normal(0, 0.0003, k),
         "phot_bp_mean_mag": bp_true + rng.normal(0, 0.002, k),
         "phot_rp_mean_mag": rp_true + rng.normal(0, 0.002, k),
@@ -379,7 +428,8 @@ def lesson_cuts(df: pd.DataFrame) -> np.ndarray:
 
 
 def simulate_gaia_rv_sample(n_stars: int, rng: np.random.Generator, n_hypervelocity: int | None = None,
-                            fractions: dict | None = None, first_index: int = 0) -> pd.DataFrame:
+                            fractions: dict | None = None, first_index: int = 0,
+                            release: str = DEFAULT_RELEASE) -> pd.DataFrame:
     """The mock sample as a DataFrame: exactly ``n_stars`` rows after the lesson's cuts, shuffled.
 
     Ids encode the row's position (``first_index`` onwards) in their upper bits, so blocks
@@ -388,19 +438,20 @@ def simulate_gaia_rv_sample(n_stars: int, rng: np.random.Generator, n_hyperveloc
     if n_stars < 1:
         raise ValueError("n_stars must be at least 1")
     fractions = dict(fractions or DEFAULT_FRACTIONS)
+    release = _release(release).name
     n_hvs = int(round(HYPERVELOCITY_FRACTION * n_stars)) if n_hypervelocity is None else int(n_hypervelocity)
     n_hvs = min(n_hvs, n_stars)
     n_rest = n_stars - n_hvs
     parts, have = [], 0
     while have < n_rest:
         need = n_rest - have
-        df = _draw(int(need * 1.01) + 16, 0, fractions, rng)
+        df = _draw(int(need * 1.01) + 16, 0, fractions, rng, release)
         df = df[lesson_cuts(df)]
         parts.append(df.iloc[:need])
         have += len(parts[-1])
     hvs_parts, have = [], 0
     while have < n_hvs:
-        df = _draw(0, n_hvs - have, fractions, rng)
+        df = _draw(0, n_hvs - have, fractions, rng, release)
         df = df[lesson_cuts(df)]
         hvs_parts.append(df)
         have += len(df)
@@ -429,7 +480,8 @@ UNITS = {"ra": ("deg", "right ascension (ICRS, epoch 2016.0)"), "dec": ("deg", "
 
 class GaiaMock(Source):
     name = "gaia.mock"
-    summary = "Simulated Gaia DR3 100 pc RV sample (thin/thick disc, halo, white dwarfs, hypervelocity stars), labelled."
+    summary = ("Simulated Gaia DR3 (or DR2) 100 pc RV sample (thin/thick disc, halo, white dwarfs, hypervelocity "
+               "stars), labelled.")
 
     class Config(Config):
         n_stars: int = Field(170_000, ge=1, description="rows after the lesson's cuts (the real query gives ~170k)")
@@ -438,6 +490,9 @@ class GaiaMock(Source):
             None, description="population -> fraction of the sample for thin_disc, thick_disc, halo, white_dwarf "
                               "(null: Bensby et al. 2014 disc/halo fractions and 3e-4 white dwarfs)")
         seed: int | None = Field(None, description="random seed; null: derived from the recipe seed")
+        release: Literal["dr2", "dr3"] = Field(
+            DEFAULT_RELEASE, description="radial-velocity selection: dr3 (G_RVS <= 14, the lesson's gaiadr3 query) "
+                                         "or dr2 (G_RVS <= 12, 3550-6900 K templates, DR2 RV precision)")
 
     def __init__(self, config=None, **params):
         super().__init__(config, **params)
@@ -463,17 +518,18 @@ class GaiaMock(Source):
             stop = min(start + BLOCK_ROWS, n)
             hvs = n_hvs * stop // n - n_hvs * start // n
             df = simulate_gaia_rv_sample(stop - start, np.random.default_rng([seed, start // BLOCK_ROWS]), hvs,
-                                         fractions, first_index=start)
+                                         fractions, first_index=start, release=cfg.release)
             for k, v in df["truth_population"].value_counts().items():
                 counts[k] = counts.get(k, 0) + int(v)
-            yield self._table(df, seed)
+            yield self._table(df, seed, cfg.release)
         ctx.record("populations", counts)
 
     @staticmethod
-    def _table(df: pd.DataFrame, seed: int) -> Table:
+    def _table(df: pd.DataFrame, seed: int, release: str = DEFAULT_RELEASE) -> Table:
         info = {name: ColumnInfo(*UNITS[name]) for name in df.columns}
         return Table(df, info, "source_id", {"mock": True, "truth_normal": list(NORMAL_POPULATIONS),
-                                             "mock_seed": int(seed), "generator": "toolkit.plugins.gaia.mock"})
+                                             "mock_seed": int(seed), "mock_release": release,
+                                             "generator": "toolkit.plugins.gaia.mock"})
 
     def load(self, ctx: RunContext) -> Table:
         return Table.concat(list(self._blocks(ctx)))
