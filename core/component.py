@@ -104,6 +104,13 @@ class Source(Component):
     def can_stream(cls) -> bool:
         return cls.iter_chunks is not Source.iter_chunks
 
+    def shared_with_fallback(self) -> dict:
+        """Parameters the recipe's declared fallback takes over when its own ``with`` leaves them out
+        and its config has them (gaia.archive hands on ``release``, so that
+        ``--set source.with.release=dr2`` changes the mock too); a fallback that sets one differently
+        is a recipe error."""
+        return {}
+
 
 class Cut(Component):
     kind = "cut"

@@ -386,13 +386,21 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
     except ValidationError as exc:
         raise _pydantic_error(exc, loc, (), RecipeSpec) from None
 
-    def build(stage: str, index: int | None, s: StepSpec, path: tuple, kind: str) -> Step:
+    def build(stage: str, index: int | None, s: StepSpec, path: tuple, kind: str, shared: dict | None = None) -> Step:
         try:
             entry = registry.get(s.use, kind)
         except RecipeError as exc:
             raise loc.error(path + ("use",), str(exc)) from None
+        params = s.with_
+        for key, value in (shared or {}).items():   # what a source hands its fallback
+            if key not in entry.cls.Config.model_fields:
+                continue
+            if key in (params or {}) and params[key] != value:
+                raise loc.error(path + ("with", key), f"{entry.name}: {key} {params[key]!r} differs from the "
+                                                      f"source's {value!r}; leave it out to take the source's")
+            params = {**(params or {}), key: value}
         try:
-            config = entry.cls.Config.model_validate(s.with_, context=path_context(path + ("with",)))
+            config = entry.cls.Config.model_validate(params, context=path_context(path + ("with",)))
         except ValidationError as exc:
             raise _pydantic_error(exc, loc, path + ("with",), entry.cls.Config, entry.name) from None
         try:
@@ -403,7 +411,7 @@ def load_recipe(ref: str | Path, registry: Registry, overrides: list[str] = (),
         if s.fallback is not None:
             if kind != "source":
                 raise loc.error(path + ("fallback",), "only a source may declare a fallback")
-            fb = build(stage, index, s.fallback, path + ("fallback",), kind)
+            fb = build(stage, index, s.fallback, path + ("fallback",), kind, component.shared_with_fallback())
         if s.after_features and kind != "cut":
             raise loc.error(path + ("after_features",), "only a cut may run after the features")
         name = s.name or s.use.split(".")[-1]

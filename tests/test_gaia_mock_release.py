@@ -35,19 +35,40 @@ def test_unknown_release_is_rejected_with_the_choices():
         GaiaMock(release="dr4")
 
 
-def test_set_release_through_the_recipe(tmp_path):
-    """`--set source.fallback.with.release=dr2` on the shipped recipe (its source is gaia.archive, falling
-    back to gaia.mock); a recipe whose source is gaia.mock takes `source.with.release`."""
+def test_set_release_through_the_recipe():
+    """`--set source.with.release=dr2` on the shipped recipe: gaia.archive queries DR2 (RUWE joined from
+    gaiadr2.ruwe, which DR2's gaia_source lacks) and hands the release to its gaia.mock fallback; a fallback
+    that names another release is a recipe error; a recipe whose source is gaia.mock takes it directly."""
     from core_helpers import make_registry
 
+    from toolkit.core import RecipeError
     from toolkit.core.recipe import load_recipe
 
     reg = make_registry()
-    r = load_recipe("gaia_kinematic", reg, ["source.fallback.with.release=dr2"])
+    r = load_recipe("gaia_kinematic", reg)
+    assert "FROM gaiadr3.gaia_source" in r.source.component.adql()
+    assert r.source.fallback.component.config.release == "dr3"
+    r = load_recipe("gaia_kinematic", reg, ["source.with.release=dr2"])
+    adql = r.source.component.adql()
+    assert "FROM gaiadr2.gaia_source AS g LEFT OUTER JOIN gaiadr2.ruwe AS r ON r.source_id = g.source_id" in adql
+    assert "r.ruwe" in adql and "g.parallax_over_error" in adql
     assert r.source.fallback.component.config.release == "dr2"
+    with pytest.raises(RecipeError, match="release 'dr2' differs from the source's 'dr3'"):
+        load_recipe("gaia_kinematic", reg, ["source.fallback.with.release=dr2"])
     r = load_recipe("gaia_kinematic", reg, ["source=" + "{use: gaia.mock, with: {n_stars: 100}}",
                                             "source.with.release=dr2"])
     assert r.source.component.config.release == "dr2"
+
+
+def test_a_full_query_names_its_release():
+    """A full ADQL query's gaiadrN schema is its release (handed to the fallback); naming another is refused."""
+    from toolkit.plugins.gaia.archive import GaiaArchive
+
+    dr2 = "SELECT TOP 5 source_id FROM gaiadr2.gaia_source"
+    assert GaiaArchive(query=dr2).shared_with_fallback() == {"release": "dr2"}
+    assert GaiaArchive(query="SELECT TOP 5 source_id FROM my.table").shared_with_fallback() == {"release": "dr3"}
+    with pytest.raises(ValidationError, match="release dr3 but the query reads gaiadr2"):
+        GaiaArchive(query=dr2, release="dr3")
 
 
 def test_dr2_stars_are_the_same_whatever_the_chunk_size():

@@ -25,9 +25,9 @@ def test_recipe_validates_and_names_its_components(name):
     recipe = load_recipe(name, get_registry())
     assert recipe.source.component.name == "gaia.archive"
     assert recipe.source.fallback.component.name == "gaia.mock"
-    query = " ".join(recipe.source.component.config.query.split())
+    query = " ".join(recipe.source.component.adql().split())
     for clause in ("FROM gaiadr3.gaia_source", "parallax_over_error > 10", "parallax > 10",
-                   "radial_velocity IS NOT null", "ORDER BY random_index", "TOP 1000000"):
+                   "(radial_velocity IS NOT null)", "ORDER BY random_index", "TOP 1000000"):
         assert clause in query
     uses = {stage: [s.component.name for s in steps] for stage, steps in recipe.steps.items()}
     assert uses["validators"] == ["orbits.gala", "gaia.figures"]

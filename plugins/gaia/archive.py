@@ -16,6 +16,9 @@ carry no timeout). pyvo, imported inside ``load``, is enough for TAP.
 
 from __future__ import annotations
 
+import re
+from typing import Literal
+
 import numpy as np
 from pydantic import model_validator
 
@@ -24,16 +27,36 @@ from toolkit.core import (GAIA_TAP_URL, ROW_ID, Field, RunContext, Source, Sourc
 
 from .paging import PagedQuery, split_query
 
-DEFAULT_TABLE = "gaiadr3.gaia_source"
+RELEASES = ("dr2", "dr3")
+DEFAULT_RELEASE = "dr3"
+#: DR2's gaia_source has no RUWE: it is published beside it, in gaiadr2.ruwe (Lindegren 2018,
+#: GAIA-C3-TN-LU-LL-124), joined on source_id when a DR2 query asks for ``ruwe``
+DR2_RUWE_TABLE = "gaiadr2.ruwe"
 #: the lesson's columns plus source_id (a stable id) and parallax_error
 DEFAULT_COLUMNS = ["source_id", "ra", "dec", "parallax", "parallax_error", "pmra", "pmdec", "radial_velocity",
                    "phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag"]
 
 
+def release_table(release: str) -> str:
+    return f"gaia{release}.gaia_source"
+
+
+def query_release(adql: str) -> str | None:
+    """The release a full ADQL query reads (its ``gaiadrN.`` schema), or None when it names none or several."""
+    found = set(re.findall(r"\bgaia(dr[23])\.", adql, flags=re.I))
+    return found.pop().lower() if len(found) == 1 else None
+
+
 def build_query(columns: list[str], table: str, where: list[str], top: int | None, order_by: str | None) -> str:
-    """``SELECT [TOP n] cols FROM table [WHERE (a) AND (b)] [ORDER BY ...]``, one clause per line."""
+    """``SELECT [TOP n] cols FROM table [WHERE (a) AND (b)] [ORDER BY ...]``, one clause per line.
+
+    ``ruwe`` from DR2's gaia_source comes from ``gaiadr2.ruwe`` by a left join on source_id."""
     head = f"SELECT TOP {int(top)} " if top is not None else "SELECT "
-    lines = [head + ", ".join(columns), f"FROM {table}"]
+    source = table
+    if table.lower() == release_table("dr2") and "ruwe" in columns:
+        columns = [f"r.{c}" if c == "ruwe" else f"g.{c}" for c in columns]
+        source = f"{table} AS g LEFT OUTER JOIN {DR2_RUWE_TABLE} AS r ON r.source_id = g.source_id"
+    lines = [head + ", ".join(columns), f"FROM {source}"]
     if where:
         lines.append("WHERE " + " AND ".join(f"({w.strip()})" for w in where))
     if order_by:
@@ -49,7 +72,10 @@ class GaiaArchive(Source):
         query: str | None = Field(None, description="full ADQL query; when given, columns/table/where/top/order_by "
                                                     "must be left out")
         columns: list[str] | None = Field(None, description=f"columns to select (default {DEFAULT_COLUMNS})")
-        table: str | None = Field(None, description=f"table to query (default {DEFAULT_TABLE})")
+        table: str | None = Field(None, description="table to query (default gaia<release>.gaia_source)")
+        release: Literal["dr2", "dr3"] | None = Field(
+            None, description="Gaia data release (null: the full query's gaiadrN schema, else dr3): the default "
+                              "table, and handed to a fallback that has a release (gaia.mock: the RV limit)")
         where: list[str] | str | None = Field(None, description="ADQL conditions, joined with AND")
         top: int | None = Field(None, ge=1, description="SELECT TOP n (null: every matching row)")
         order_by: str | None = Field(None, description="ORDER BY clause, e.g. random_index")
@@ -69,14 +95,28 @@ class GaiaArchive(Source):
                 raise ValueError(f"give either `query` (full ADQL) or {', '.join(builders)} to build one, not both")
             if self.query is not None and not self.query.strip():
                 raise ValueError("`query` is empty")
+            if self.query is not None and self.release is not None:
+                named = query_release(self.query)
+                if named is not None and named != self.release:
+                    raise ValueError(f"release {self.release} but the query reads gaia{named}: write the release's "
+                                     "tables in the ADQL, or build the query from columns/where/top")
             return self
+
+        def data_release(self) -> str:
+            """The release this configuration reads."""
+            named = query_release(self.query) if self.query is not None else None
+            return self.release or named or DEFAULT_RELEASE
 
     def adql(self) -> str:
         cfg = self.config
         if cfg.query is not None:
             return cfg.query.strip()
         where = [cfg.where] if isinstance(cfg.where, str) else list(cfg.where or [])
-        return build_query(cfg.columns or DEFAULT_COLUMNS, cfg.table or DEFAULT_TABLE, where, cfg.top, cfg.order_by)
+        table = cfg.table or release_table(cfg.data_release())
+        return build_query(cfg.columns or DEFAULT_COLUMNS, table, where, cfg.top, cfg.order_by)
+
+    def shared_with_fallback(self) -> dict:
+        return {"release": self.config.data_release()}
 
     def load(self, ctx: RunContext) -> Table:
         cfg = self.config
