@@ -560,7 +560,9 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
 
     truth = {}
     if truth_labels.codes:
-        truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []))
+        # the last use of the scores: sorted in place (no second copy of them)
+        truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []),
+                               consume=True)
     rejected = Table.concat(rejected_parts) if keep_rejected and rejected_parts else None
     result = RunResult(None if stream else [_keep_columns(p, keep) for p in in_memory], cutflow, rejected,
                        stages.timings, source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary,

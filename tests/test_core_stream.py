@@ -305,3 +305,25 @@ def test_a_pickle_listed_as_plain_is_still_refused(gaia_run, tmp_path):
     res = CliRunner().invoke(app, ["score", str(model), str(gaia_run / "scored.parquet"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "is a pickle" in res.output, res.output
     assert not Boom.target.exists()
+
+
+def test_in_memory_run_holds_chunks_and_joins_validator_columns_back(tmp_path):
+    """In memory a streaming source is read in chunks (same answers as one chunk and as streamed);
+    validators see the flagged, selected and sampled rows, and their columns reach scored.parquet."""
+    sets = ["executor.validation_rows=4000"]
+    one, m1 = run_gaia(tmp_path, "one", 20_000, chunk_rows=20_000, extra=sets)
+    many, m2 = run_gaia(tmp_path, "many", 20_000, chunk_rows=6_000, extra=sets)
+    stream, _ = run_gaia(tmp_path, "stream", 20_000, executor="stream", chunk_rows=6_000, extra=sets)
+    assert m1["executor"]["chunks"] == 1 and m2["executor"]["chunks"] == 4
+    assert_same_run(one, many)
+    assert_same_run(many, stream)
+    a, b = scored(one), scored(many)
+    pd.testing.assert_frame_equal(a, b)
+    assert {"orbit_zmax", "orbit_status", "E"} <= set(b.columns)
+    seen = pd.read_parquet(stream / "validated.parquet")
+    assert 4_000 < len(seen) < 6_000                # flagged + orbit reference + a 4,000-row sample of 20,000
+    inside = b["source_id"].isin(seen["source_id"])
+    assert b.loc[~inside, "E"].isna().all() and b.loc[inside, "E"].notna().all()
+    assert (b.loc[b["flag_ae"], "orbit_status"] == "ok").mean() > 0.9
+    merged = b.loc[inside].set_index("source_id")["orbit_zmax"]
+    np.testing.assert_array_equal(merged.loc[seen["source_id"]].to_numpy(), seen["orbit_zmax"].to_numpy())
