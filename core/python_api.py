@@ -103,12 +103,34 @@ def _read_run_table(folder: Path, what: str):
         return read_table(folder / "cutflow.csv")
     single = folder / f"{what}.parquet"
     if single.is_file():
-        return read_table(single)
+        empty = _empty_parquet(single)          # an empty Table is falsy: compare with None
+        return empty if empty is not None else read_table(single)
     parts = sorted((folder / what).glob("*.parquet")) if (folder / what).is_dir() else []
     if not parts:
         raise ToolkitError(f"run folder '{folder}' has no {what}.parquet (nor a {what}/ dataset)")
     tables = [read_table(p) for p in parts]
     return tables[0] if len(tables) == 1 else vstack(tables, metadata_conflicts="silent")
+
+
+def _empty_parquet(path: Path):
+    """A Parquet file without rows as an empty astropy Table with its columns and units (astropy 7
+    fails on one with text columns: ``max() arg is an empty sequence``); None when it has rows."""
+    import pyarrow.parquet as pq
+    from astropy.table import Table
+
+    from .io import parquet_units
+
+    try:
+        data = pq.read_table(path)
+    except Exception:   # noqa: BLE001 - read_table then reports the file with the reason
+        return None
+    if data.num_rows:
+        return None
+    table = Table.from_pandas(data.to_pandas())
+    for name, unit in parquet_units(data).items():
+        if unit and name in table.colnames:
+            table[name].unit = unit
+    return table
 
 
 def run(recipe: str | Path, out: str | Path | None = None, set: Mapping[str, Any] | list[str] | None = None,
