@@ -17,7 +17,7 @@ except ImportError:                # the docs are built with toolkit installed (
 extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "toolkit_docs"]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "examples", "_ext"]
+exclude_patterns = ["_build", "examples", "_ext", "_generated"]
 myst_heading_anchors = 3                 # links such as page.md#a-section, as GitHub renders them
 myst_enable_extensions = ["colon_fence"]
 suppress_warnings = ["myst.header"]      # pages moved from the README keep their heading levels
