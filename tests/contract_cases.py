@@ -22,7 +22,7 @@ from rich.console import Console
 from toolkit.core import Columns, RunContext, SourceUnavailable, Table, get_registry, sample_hash, unit_interval
 
 N_ROWS = 400            # rows each row-wise check works on
-DETECTOR_ROWS = 3000    # rows a detector is checked on (a mixture needs enough members in its region)
+DETECTOR_ROWS = 1500    # rows a detector is checked on (a mixture needs enough members in its region)
 SOURCE_ROWS = 2000      # a mock source's size in its own check (``n_stars`` when its config has one)
 
 #: parameters for components that need some and appear in no built-in recipe
