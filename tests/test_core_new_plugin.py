@@ -26,11 +26,18 @@ def test_names_in_every_spelling():
                                    "graveyard, Ravel")
 
 
-@pytest.mark.parametrize("bad", ["", "My Survey", "9lives", "a--b", "x" * 41, "class", "toolkit", "zed/../x"])
+@pytest.mark.parametrize("bad", ["", "My Survey", "9lives", "a--b", "x" * 41, "class", "toolkit", "zed/../x",
+                                 "../../../etc/passwd", "\udcff", "x" * 5000, "-" * 40])
 def test_bad_names_are_refused(tmp_path, bad):
     res = runner.invoke(app, ["new-plugin", bad, "--dir", str(tmp_path)])
-    assert res.exit_code == 2 and "error" in res.output
+    assert res.exit_code == 2 and "Traceback" not in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_written_is_an_error(tmp_path):
+    (tmp_path / "afile").write_text("a file, not a folder")
+    res = runner.invoke(app, ["new-plugin", "zed", "--dir", str(tmp_path / "afile")])
+    assert res.exit_code == 2 and "cannot write the plugin" in res.output and "Traceback" not in res.output
 
 
 def test_cli_writes_the_package_once(tmp_path):
