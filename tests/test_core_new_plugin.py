@@ -94,7 +94,7 @@ def test_generated_plugin_passes_its_tests_with_its_entry_point(tmp_path):
     _entry_point(tmp_path / "site", "toolkit_zed", "zed", "toolkit_zed.plugin")
     res = _pytest(package, pythonpath=[package, tmp_path / "site"])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    assert "9 passed" in res.stdout
+    assert "9 passed" in res.stdout, res.stdout[-2000:]
 
 
 @pytest.mark.slow
@@ -109,4 +109,4 @@ def test_generated_plugin_passes_its_tests_after_pip_install_e(tmp_path):
     assert any(sitedir.glob("*toolkit_zed*.pth")), sorted(p.name for p in sitedir.iterdir())
     res = _pytest(package, sitedir=sitedir)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    assert "9 passed" in res.stdout
+    assert "9 passed" in res.stdout, res.stdout[-2000:]
