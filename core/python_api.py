@@ -95,7 +95,7 @@ class Run:
 
 
 def _read_run_table(folder: Path, what: str):
-    from astropy.table import Table, vstack
+    from astropy.table import vstack
 
     from .io import read_table
 

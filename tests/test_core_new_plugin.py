@@ -107,6 +107,8 @@ def test_generated_plugin_passes_its_tests_after_pip_install_e(tmp_path):
     assert pip.returncode == 0, pip.stderr[-3000:]
     sitedir = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     assert any(sitedir.glob("*toolkit_zed*.pth")), sorted(p.name for p in sitedir.iterdir())
-    res = _pytest(package, sitedir=sitedir)
+    # pytest's process reads the .pth as site-packages would; the `toolkit score` process its tests start
+    # finds the distribution (entry point) and the package through PYTHONPATH, as a prefix is no site dir
+    res = _pytest(package, sitedir=sitedir, pythonpath=[sitedir, package])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert "9 passed" in res.stdout, res.stdout[-2000:]

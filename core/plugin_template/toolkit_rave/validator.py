@@ -5,8 +5,6 @@ should find flagged stars metal-poorer than the rest; this validator says how
 many are, per row (a column) and for the run (a summary in manifest.json).
 """
 
-import numpy as np
-
 from toolkit.core import Columns, Config, Field, RunContext, Table, Validation, Validator
 
 
