@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,pyod,zeropoint]"
+	$(BIN)/python -m pip install --quiet -e ".[test,pyod,zeropoint,docs]"
 	touch $@
 
 run: env
@@ -45,3 +45,9 @@ MUTANTS ?=
 mutants: env
 	$(BIN)/python -m pip install --quiet -e ".[mutants]"
 	$(BIN)/python tests/mutants.py $(MUTANTS)
+
+# -- added: the documentation site (Sphinx, MyST Markdown, furo); warnings are errors --------------
+.PHONY: docs
+docs: env
+	$(BIN)/python -m sphinx -W --keep-going -b html docs build/docs
+	@echo "open build/docs/index.html"

@@ -1,16 +1,17 @@
-"""Every figure the README states, computed afresh, compared with the README's text.
+"""Every figure the README and the docs pages state, computed afresh, compared with their text.
 
     python benchmarks/readme_figures.py                       # compute all, print a diff, write the JSON
     python benchmarks/readme_figures.py --groups hipparcos    # only some groups (see GROUPS)
-    python benchmarks/readme_figures.py --write-readme        # also put the fresh values into README.md
+    python benchmarks/readme_figures.py --write-readme        # also put the fresh values into the pages
     python benchmarks/readme_figures.py --check               # compare only; exit 1 on any difference
 
-A figure is written in README.md between markers, ``<!--fig:NAME-->84<!--/fig-->``, so that a
-script can find it and rewrite it (GitHub does not render the comments). The fresh values go
-to ``benchmarks/readme_figures.json`` (NAME -> value, format, how it was measured); the quick
-test tests/test_readme_figures.py checks README.md against that file, and its slow tests
-compute the figures afresh. A change that moves a figure therefore fails the tests until the
-README (and the JSON) are updated with ``--write-readme``.
+A figure is written in README.md or a page of docs/ (``pages()``) between markers,
+``<!--fig:NAME-->84<!--/fig-->``, so that a script can find it and rewrite it (GitHub and the
+docs site do not render the comments). The fresh values go to ``benchmarks/readme_figures.json``
+(NAME -> value, format, how it was measured); the quick test tests/test_readme_figures.py checks
+the pages against that file, and its slow tests compute the figures afresh. A change that moves
+a figure therefore fails the tests until the pages (and the JSON) are updated with
+``--write-readme``.
 
 Groups and what they run (2 CPU cores):
 - ``hipparcos_catalogue``: the bundled I/311 file read once (seconds);
@@ -19,7 +20,7 @@ Groups and what they run (2 CPU cores):
 - ``orbit_costs``: gala's Orbit.zmax()/eccentricity() against the vectorised summaries per star
   (timings: compared within a factor of 2, not exactly).
 
-Exit status: 0 when README.md agrees with every figure computed, 1 otherwise (after printing
+Exit status: 0 when every page agrees with every figure computed, 1 otherwise (after printing
 each difference), 2 on bad arguments.
 """
 
@@ -38,6 +39,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+#: docs pages that state no figure of their own (developer.md shows the marker syntax in an example)
+NOT_PAGES = {"developer.md"}
 FIGURES_JSON = ROOT / "benchmarks" / "readme_figures.json"
 SUMMARIES = ROOT / "plugins" / "orbits" / "summaries.py"
 MARKER = re.compile(r"<!--fig:(?P<name>[a-z0-9_]+)-->(?P<text>.*?)<!--/fig-->", re.S)
@@ -244,11 +248,31 @@ GROUPS = {"hipparcos_catalogue": hipparcos_catalogue, "hipparcos": hipparcos, "s
           "orbit_costs": orbit_costs}
 
 
-# -- README ----------------------------------------------------------------------------------------
+# -- README and docs pages ---------------------------------------------------------------------------
+
+def pages() -> list[Path]:
+    """The files that may state figures: README.md and the Markdown pages of docs/."""
+    docs = sorted(p for p in DOCS.rglob("*.md") if p.name not in NOT_PAGES and "_build" not in p.parts)
+    return [README, *docs]
+
+
+def read_pages() -> dict[str, str]:
+    """Page (path relative to the repository) -> its text."""
+    return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in pages()}
+
+
+def _as_pages(texts) -> dict[str, str]:
+    return {"README.md": texts} if isinstance(texts, str) else dict(texts)
+
 
 def stated(readme_text: str) -> list[tuple[str, str]]:
-    """(name, text) of every marked figure in the README, in order."""
+    """(name, text) of every marked figure in one page's text, in order."""
     return [(m.group("name"), m.group("text")) for m in MARKER.finditer(readme_text)]
+
+
+def stated_pages(texts) -> list[tuple[str, str, str]]:
+    """(page, name, text) of every marked figure in the pages, in order."""
+    return [(page, name, text) for page, body in _as_pages(texts).items() for name, text in stated(body)]
 
 
 def stated_in_summaries(text: str) -> dict[str, str]:
@@ -256,18 +280,22 @@ def stated_in_summaries(text: str) -> dict[str, str]:
     return m.groupdict() if m else {}
 
 
-def differences(figures: dict, readme_text: str, summaries_text: str | None = None) -> list[str]:
-    """One line per figure whose stated text disagrees with ``figures`` (only the figures given)."""
+def differences(figures: dict, texts, summaries_text: str | None = None) -> list[str]:
+    """One line per figure whose stated text disagrees with ``figures`` (only the figures given).
+
+    ``texts``: page -> text (``read_pages()``), or one text, taken as README.md's."""
     out = []
-    marks = stated(readme_text)
-    for name, text in marks:
+    located = stated_pages(texts)
+    for page, name, text in located:
         if name in figures and not agrees(text, figures[name]):
             want = fmt(figures[name]["value"], figures[name]["format"])
-            out.append(f"README.md fig:{name}: says {text!r}, fresh value {want!r} ({figures[name]['how']})")
+            out.append(f"{page} fig:{name}: says {text!r}, fresh value {want!r} ({figures[name]['how']})")
+    marks = [(name, text) for _, name, text in located]
     names = {n for n, _ in marks}
     for name in figures:
         if name not in names:
-            out.append(f"README.md: figure {name} is computed but not stated (no <!--fig:{name}--> marker)")
+            out.append(f"README.md and docs/: figure {name} is computed but not stated "
+                       f"(no <!--fig:{name}--> marker)")
     if summaries_text is not None:
         found = stated_in_summaries(summaries_text)
         for name, text in found.items():
@@ -277,7 +305,7 @@ def differences(figures: dict, readme_text: str, summaries_text: str | None = No
         readme = dict(marks)
         for name, text in found.items():
             if name in readme and readme[name] != text:
-                out.append(f"plugins/orbits/summaries.py says {text} ms for {name}, README.md {readme[name]} ms: "
+                out.append(f"plugins/orbits/summaries.py says {text} ms for {name}, the docs {readme[name]} ms: "
                            "make them the same")
         if not found and any(n in figures for n in SUMMARIES_COSTS.groupindex):
             out.append("plugins/orbits/summaries.py: the sentence 'about X ms (zmax) and Y ms (eccentricity) "
@@ -292,6 +320,16 @@ def write_readme(figures: dict, readme_text: str) -> str:
             return m.group(0)
         return f"<!--fig:{name}-->{fmt(figures[name]['value'], figures[name]['format'])}<!--/fig-->"
     return MARKER.sub(sub, readme_text)
+
+
+def write_pages(figures: dict, texts: dict[str, str]) -> dict[str, str]:
+    """Page -> new text, for the pages whose figures changed."""
+    out = {}
+    for page, text in texts.items():
+        new = write_readme(figures, text)
+        if new != text:
+            out[page] = new
+    return out
 
 
 def write_summaries(figures: dict, text: str) -> str:
@@ -319,15 +357,15 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=FIGURES_JSON, help="where to write the figures")
     ap.add_argument("--check", action="store_true", help="compare only: write neither the JSON nor the README")
     ap.add_argument("--write-readme", action="store_true",
-                    help="put the fresh values into README.md (and the summaries.py cost sentence)")
+                    help="put the fresh values into README.md and docs/ (and the summaries.py cost sentence)")
     args = ap.parse_args(argv)
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         ap.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     figures = compute(groups)
-    readme_text, summaries_text = README.read_text(), SUMMARIES.read_text()
-    diffs = differences(figures, readme_text, summaries_text)
+    texts, summaries_text = read_pages(), SUMMARIES.read_text()
+    diffs = differences(figures, texts, summaries_text)
     for name, fig in figures.items():
         print(f"{name:40s} {fmt(fig['value'], fig['format']):>12s}")
     if not args.check:
@@ -336,15 +374,17 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps(dict(sorted(old.items())), indent=1) + "\n")
         print(f"wrote {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
     if diffs:
-        print(f"\n{len(diffs)} difference(s) between README and fresh figures:")
+        print(f"\n{len(diffs)} difference(s) between the pages and fresh figures:")
         for line in diffs:
             print("  " + line)
     else:
-        print("\nREADME.md agrees with every figure computed.")
+        print("\nREADME.md and docs/ agree with every figure computed.")
     if args.write_readme and diffs:
-        README.write_text(write_readme(figures, readme_text))
+        for page, text in write_pages(figures, texts).items():
+            (ROOT / page).write_text(text, encoding="utf-8")
+            print(f"updated {page}")
         SUMMARIES.write_text(write_summaries(figures, summaries_text))
-        print("README.md (and the summaries.py cost sentence) updated; check `git diff`: the prose around a "
+        print("Pages (and the summaries.py cost sentence) updated; check `git diff`: the prose around a "
               "figure may need a look too.")
         return 0
     return 1 if diffs else 0

@@ -304,6 +304,22 @@ def recipes():
     out.print(t)
 
 
+@app.command("new-plugin")
+def new_plugin(name: str = typer.Argument(..., help="plugin name, e.g. rave or my-survey (components: NAME.*)"),
+               directory: Path = typer.Option(Path("."), "--dir", help="folder to write toolkit-NAME/ into")):
+    """Write a plugin package: one component of each kind, a recipe, tests using the contract checks."""
+    from .scaffold import write_plugin
+
+    try:
+        target = write_plugin(name, directory)
+    except ToolkitError as exc:
+        _fail(exc)
+    err.print(f"[green]wrote[/green] {escape(str(target))}: a source, cut, feature, detector, validator and "
+              "catalogue, a recipe and tests. Next:")
+    err.print(f"  cd {escape(str(target))} && pip install -e '.[test]' && pytest", markup=False, highlight=False)
+    out.print(str(target), markup=False, highlight=False, soft_wrap=True)
+
+
 _commands_registered = False
 
 

@@ -50,3 +50,8 @@ def test_normal_install_ships_every_subpackage_and_the_recipes(tmp_path):
         assert file.startswith(str(target)), f"{mod} imported from {file}, not the installed wheel"
     assert {"gaia_kinematic", "hipparcos_kinematic", "symbiotic", "moving_group"} <= set(info["recipes"])
     assert info["kinds"] == ["catalog", "cut", "detector", "feature", "source", "validator"]
+    # `toolkit new-plugin` copies the template from the installed package (code, recipe, tests)
+    template = target / "toolkit" / "core" / "plugin_template"
+    assert {p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file()} >= {
+        "pyproject.toml", "toolkit_rave/plugin.py", "toolkit_rave/detector.py", "toolkit_rave/rave_demo.yaml",
+        "tests/test_rave_components.py", "tests/test_rave_recipe.py"}

@@ -98,7 +98,7 @@ class ShortFeature(Feature):
 
 def test_a_wrong_length_feature_is_named_not_a_broadcast_error():
     t = Table(pd.DataFrame({"a": np.arange(9.0)}))
-    with pytest.raises(AssertionError, match=r"feature 'test.short' returned 8 values for 'x' on a chunk of 9 rows"):
+    with pytest.raises(AssertionError, match=r"feature 'test.short': column 'x' has 8 values for 9 rows"):
         assert_chunk_pure(ShortFeature(), t)
     assert list(run_rowwise(get_registry().get("expr.cut").cls(expr="a > 3"), t, RunContext()).columns) == ["mask"]
 

@@ -1,9 +1,9 @@
-"""The README's figures against benchmarks/readme_figures.json (quick) and against a fresh run (slow).
+"""The figures of README.md and docs/ against benchmarks/readme_figures.json (quick) and a fresh run (slow).
 
-A figure in README.md sits between markers, ``<!--fig:NAME-->84<!--/fig-->``. The quick tests
-check the README against the committed JSON, the JSON against the README, and the machinery;
-the slow ones recompute the figures (the Hipparcos recipe in full, the symbiotic comparison, the
-gala timings) and fail when a change moved one: update with
+A figure in README.md or a docs page sits between markers, ``<!--fig:NAME-->84<!--/fig-->``. The
+quick tests check the pages against the committed JSON, the JSON against the pages, and the
+machinery; the slow ones recompute the figures (the Hipparcos recipe in full, the symbiotic
+comparison, the gala timings) and fail when a change moved one: update with
 ``python benchmarks/readme_figures.py --write-readme``.
 """
 
@@ -21,23 +21,37 @@ _spec = importlib.util.spec_from_file_location("readme_figures", REPO / "benchma
 rf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rf)
 
-README_TEXT = rf.README.read_text()
+PAGES = rf.read_pages()
 FIGURES = json.loads(rf.FIGURES_JSON.read_text())
 
 
 def fresh_differences(*groups) -> list[str]:
     figures = rf.compute(groups)
-    return rf.differences(figures, README_TEXT, rf.SUMMARIES.read_text())
+    return rf.differences(figures, PAGES, rf.SUMMARIES.read_text())
 
 
-# -- quick: README <-> committed JSON ---------------------------------------------------------------
+# -- quick: pages <-> committed JSON ---------------------------------------------------------------
 
 def test_every_marked_figure_agrees_with_the_committed_figures():
-    marks = rf.stated(README_TEXT)
+    marks = rf.stated_pages(PAGES)
     assert len(marks) >= 40
-    unknown = sorted({n for n, _ in marks} - set(FIGURES))
-    assert not unknown, f"README marks figures no script computes: {unknown}"
-    assert rf.differences(FIGURES, README_TEXT, rf.SUMMARIES.read_text()) == []
+    unknown = sorted({n for _, n, _ in marks} - set(FIGURES))
+    assert not unknown, f"pages mark figures no script computes: {unknown}"
+    assert rf.differences(FIGURES, PAGES, rf.SUMMARIES.read_text()) == []
+
+
+def test_the_pages_are_the_readme_and_the_docs():
+    assert "README.md" in PAGES and "docs/domains/hipparcos.md" in PAGES and "docs/developer.md" not in PAGES
+    assert {p for p, _, _ in rf.stated_pages(PAGES)} >= {"README.md", "docs/domains/hipparcos.md",
+                                                          "docs/domains/symbiotic.md", "docs/domains/orbits.md"}
+
+
+def test_a_figure_is_found_and_rewritten_on_any_page():
+    pages = {"README.md": "a <!--fig:a-->1<!--/fig-->", "docs/x.md": "b <!--fig:b-->2<!--/fig-->"}
+    figures = {"a": rf.figure(1, "int", "run"), "b": rf.figure(3, "int", "run")}
+    assert rf.differences(figures, pages) == ["docs/x.md fig:b: says '2', fresh value '3' (run)"]
+    assert rf.write_pages(figures, pages) == {"docs/x.md": "b <!--fig:b-->3<!--/fig-->"}
+    assert "not stated" in rf.differences(figures, {"README.md": pages["README.md"]})[0]
 
 
 def test_every_group_has_its_figures_in_the_json():
@@ -57,9 +71,11 @@ def test_summaries_docstring_states_the_gala_costs():
         assert rf.agrees(text, FIGURES[name])
 
 
-def test_markers_are_well_formed():
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_markers_are_well_formed(page):
     """An opening marker without its closing one would hide a figure from the check."""
-    assert README_TEXT.count("<!--fig:") == README_TEXT.count("<!--/fig-->") == len(rf.stated(README_TEXT))
+    text = PAGES[page]
+    assert text.count("<!--fig:") == text.count("<!--/fig-->") == len(rf.stated(text))
 
 
 # -- quick: the machinery can fail --------------------------------------------------------------------

@@ -1,1 +1,1 @@
-"""An example third-party plugin for toolkit (see the README's "Writing a plugin")."""
+"""An example third-party plugin for toolkit (see docs/plugins/guide.md)."""
