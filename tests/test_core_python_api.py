@@ -28,7 +28,7 @@ def test_overrides_from_python_values_and_from_text():
 
 
 def test_errors_are_toolkit_errors_not_system_exit(tmp_path):
-    with pytest.raises(RecipeError, match="not found"):
+    with pytest.raises(RecipeError, match="nope.yaml' does not exist"):
         toolkit.run(tmp_path / "nope.yaml")
     with pytest.raises(ToolkitError, match="not a toolkit run folder"):
         toolkit.load_run(tmp_path)
