@@ -143,7 +143,9 @@ def run(recipe: str | Path, out: str | Path | None = None, set: Mapping[str, Any
     ``["detectors.0.with.epochs=5"]`` (YAML text, as on the command line);
     ``seed`` replaces the recipe's; ``executor``: ``memory`` (default) or
     ``stream``. ``quiet=False`` prints progress as the command line does.
-    A problem raises ``toolkit.core.ToolkitError`` naming its cause.
+    A run on simulated rows warns (``MockDataWarning``), quiet or not, and so
+    does a run that recorded warnings. A problem raises
+    ``toolkit.core.ToolkitError`` naming its cause.
     """
     from rich.console import Console
 
@@ -157,7 +159,26 @@ def run(recipe: str | Path, out: str | Path | None = None, set: Mapping[str, Any
                                  executor=executor, chunk_rows=chunk_rows)
     except SystemExit as exc:   # nothing in the run path should exit; if it does, say so as an error
         raise ToolkitError(f"the run stopped with exit status {exc.code}") from None
-    return Run(Path(path), manifest)
+    result = Run(Path(path), manifest)
+    _announce(result)
+    return result
+
+
+class MockDataWarning(UserWarning):
+    """The run's rows were simulated: its scores and candidates say nothing about real stars."""
+
+
+def _announce(run: Run) -> None:
+    """What the command line prints loudly, as Python warnings (a notebook shows them even when quiet)."""
+    import warnings
+
+    if run.is_mock:
+        warnings.warn(f"MOCK DATA: {run.manifest.get('data_warning') or 'the rows were simulated'}",
+                      MockDataWarning, stacklevel=3)
+    problems = run.manifest.get("warnings") or []
+    if problems:
+        warnings.warn(f"the run recorded {len(problems)} warning(s) (run.manifest['warnings']); the first: "
+                      f"{str(problems[0]).splitlines()[0]}", UserWarning, stacklevel=3)
 
 
 def _overrides(values) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 import toolkit
 from toolkit.core import RecipeError, ToolkitError
-from toolkit.core.python_api import _overrides
+from toolkit.core.python_api import MockDataWarning, _overrides
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "docs" / "examples" / "python_api.py"
@@ -40,7 +40,9 @@ def test_errors_are_toolkit_errors_not_system_exit(tmp_path):
 
 
 def test_run_returns_tables_with_units_manifest_and_figures(tmp_path):
-    run = toolkit.run("cluster_membership", out=tmp_path / "cm", set={"detectors.0.with.n_components": 5}, seed=5)
+    with pytest.warns(MockDataWarning, match="MOCK DATA: This run used simulated stars"):
+        run = toolkit.run("cluster_membership", out=tmp_path / "cm", set={"detectors.0.with.n_components": 5},
+                          seed=5)
     assert run.folder == tmp_path / "cm" and run.seed == 5 and run.is_mock
     assert run.recipe["detectors"][0]["with"]["n_components"] == 5
     assert run.manifest["rows"]["candidates"] == len(run.candidates) > 0

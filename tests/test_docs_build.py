@@ -53,3 +53,11 @@ def test_every_page_is_in_the_table_of_contents():
         rel = page.relative_to(DOCS).with_suffix("").as_posix()
         if rel != "index" and not rel.startswith(("examples/", "_")):
             assert f"\n{rel}\n" in index, f"{rel} is not in a toctree of docs/index.md"
+
+
+def test_no_line_starts_with_a_figure_marker():
+    """A line that starts with ``<!--`` starts an HTML block in Markdown (GitHub and MyST alike): the rest of
+    the paragraph would be shown raw, its `code` and links unrendered. Markers stay inside a line."""
+    for page in [REPO / "README.md", *DOCS.rglob("*.md")]:
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            assert not line.lstrip().startswith("<!--fig:"), f"{page.relative_to(REPO)}:{number}"
