@@ -1,4 +1,4 @@
-"""Catalogue: known objects, matched by position against a run's rows (``match.catalog``)."""
+"""Catalogue: known objects, matched by position against a run's rows (``catalogs.match``)."""
 
 from toolkit.core import Catalog, Columns, Config, RunContext, Table
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from toolkit.core import Config, Cut, Field, RunContext, Table
+from toolkit.core import Config, Cut, Field, RunContext, Table, column_in
 
 
 class RaveQualityCut(Cut):
@@ -18,5 +18,5 @@ class RaveQualityCut(Cut):
 
     def mask(self, table: Table, ctx: RunContext) -> np.ndarray:
         table.require(["snr", "hrv_error"], self.name)      # a missing column is a clear error
-        hrv_error = table.quantity("hrv_error").to_value("km / s")
+        hrv_error = column_in(table, "hrv_error", "km / s", stage=self.name)
         return (table.array("snr") >= self.config.min_snr) & (hrv_error <= self.config.max_hrv_error)

@@ -3,7 +3,7 @@
 import astropy.units as u
 import numpy as np
 
-from toolkit.core import Columns, Config, Feature, Field, RunContext, Table
+from toolkit.core import Columns, Config, Feature, Field, RunContext, Table, quantity_in
 
 
 class RaveVelocity(Feature):
@@ -16,8 +16,9 @@ class RaveVelocity(Feature):
 
     def compute(self, table: Table, ctx: RunContext) -> Columns:
         table.require(["hrv", "hrv_error"], self.name)
-        hrv = table.quantity("hrv").to(u.km / u.s)            # units checked at the boundary
-        err = table.quantity("hrv_error").to(u.km / u.s)
+        # units checked at the boundary (a unit-less column is taken to be in km/s)
+        hrv = quantity_in(table, "hrv", "km / s", stage=self.name)
+        err = quantity_in(table, "hrv_error", "km / s", stage=self.name)
         offset = hrv - self.config.reference_kms * u.km / u.s
         spread = np.hypot(err, self.config.dispersion_kms * u.km / u.s)
         return (Columns()
