@@ -31,7 +31,7 @@ EXTRA_CONFIG = {
     "extinction.mwdust": {"map": "Zero"},          # the other maps are downloads (offline here)
     "gaia.ruwe": {"if_missing": "skip"},
     "detect.lof": {"features": ["ra", "dec"]},
-    "detect.pyod": {"features": ["ra", "dec"]},
+    "detectors.pyod": {"features": ["ra", "dec"]},
 }
 
 

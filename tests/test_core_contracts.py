@@ -22,10 +22,7 @@ SLOW_KINDS = {"detector", "validator"}
 #: contract violations found by these checks and not fixed yet (the component belongs to another issue), by the
 #: last part of the component's name (so a move to another domain keeps the entry); strict: the test fails once
 #: the component is fixed, so the entry gets removed
-KNOWN_VIOLATIONS = {
-    "pyod": "ECOD (the default model) scores a chunk against the training rows plus that chunk, so its "
-                   "scores depend on how the rows are chunked: streamed and in-memory runs differ",
-}
+KNOWN_VIOLATIONS: dict[str, str] = {}
 
 
 def _params():

@@ -185,7 +185,7 @@ def test_a_pickled_model_needs_trust(tmp_path):
         name: p
         source: {{use: table.file, with: {{path: {tmp_path / 't.csv'}}}}}
         detectors:
-          - {{use: detectors.pyod, name: ecod, with: {{features: [a, b, c], model: ECOD, policy: fit_all}}}}
+          - {{use: detectors.pyod, name: ecod, with: {{features: [a, b, c], model: HBOS, policy: fit_all}}}}
         output: {{figures: false}}
         """)
     path, _ = execute(recipe, tmp_path / "run", console=QUIET, show_progress=False)

@@ -330,3 +330,28 @@ def test_rescoring_a_scored_table_keeps_its_scores(tmp_path):
     out = pd.read_parquet(tmp_path / "o" / "scored.parquet")
     assert summary["score_column"] == "score_det_rescored" and (out["score_det"] == -1).all()
     assert np.isfinite(out["score_det_rescored"]).all()
+
+
+@pytest.mark.parametrize("model", ["ECOD", "COPOD"])
+def test_tail_models_score_each_row_as_pyod_scores_it_alone(model):
+    """PyOD's ECOD/COPOD rank a batch among the training rows and the rest of the batch; the toolkit's
+    closed form gives every row the score PyOD gives it on its own, so any chunking gives the same scores."""
+    pytest.importorskip("pyod")
+    from toolkit.plugins.detectors.baselines import PyODEstimator
+
+    rng = np.random.default_rng(3)
+    X_train = rng.exponential(size=(300, 3)) * [1.0, 2.0, 0.5]     # skewed: the skewness signs are clear
+    X_new = np.vstack([rng.exponential(size=(40, 3)), [[9.0, 0.0, 4.0]]])
+    est = PyODEstimator(model).fit(X_train, seed=0)
+    ours = est.score_samples(X_new)
+    reference = pyod_class(model)().fit(X_train)
+    alone = np.array([reference.decision_function(x[None, :])[0] for x in X_new])
+    np.testing.assert_allclose(ours, alone, rtol=1e-12)
+    assert not np.allclose(reference.decision_function(X_new), alone)     # PyOD's batch scores differ
+    np.testing.assert_array_equal(np.concatenate([est.score_samples(X_new[:7]), est.score_samples(X_new[7:])]),
+                                  ours)
+    assert np.argmax(ours) == len(X_new) - 1
+    state = est.get_state()
+    assert "objects" not in state                                    # arrays only: nothing to unpickle
+    again = PyODEstimator.from_state(state)
+    np.testing.assert_array_equal(again.score_samples(X_new), ours)

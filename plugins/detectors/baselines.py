@@ -10,7 +10,9 @@
 - ``detectors.pca``: score = squared reconstruction error from the leading
   principal components, standardised units.
 - ``detectors.pyod``: any PyOD detector by class name (``model: ECOD``); score =
-  its ``decision_function`` (higher = more anomalous). PyOD is an optional extra.
+  its ``decision_function`` (higher = more anomalous). ECOD and COPOD score each row against the
+  training rows alone, in closed form and saved as arrays (TailProbabilityModel); the others are
+  saved by pickle (``--trust-pickle``). PyOD is an optional extra.
 """
 
 from __future__ import annotations
@@ -144,6 +146,47 @@ def pyod_class(model: str):
                       "Use the class name as PyOD spells it, e.g. ECOD, COPOD, IForest, KNN, HBOS, OCSVM.")
 
 
+class TailProbabilityModel:
+    """ECOD and COPOD scored one row at a time, in closed form, against the training rows alone.
+
+    PyOD's ``decision_function`` for these two ranks a batch among the training rows *and the rest of
+    the batch* (empirical CDFs of train + batch, skewness of both), so a star's score would depend on
+    which other stars share its chunk. Here every row gets the score PyOD gives it when scored on its
+    own: CDFs over the n training values plus the row itself, ``(#train <= x + 1) / (n + 1)`` and
+    ``(#train >= x + 1) / (n + 1)``, with the skewness signs of the training rows. The state is the
+    sorted training columns (arrays, no pickle).
+    """
+
+    def __init__(self, model: str, sorted_train: np.ndarray, skew_sign: np.ndarray) -> None:
+        self.model, self.sorted_train, self.skew_sign = model, sorted_train, skew_sign
+
+    @classmethod
+    def fit(cls, model: str, X) -> "TailProbabilityModel":
+        from scipy.stats import skew
+
+        X = np.asarray(X, float)
+        return cls(model, np.sort(X, axis=0), np.sign(skew(X, axis=0)))
+
+    def decision_function(self, X) -> np.ndarray:
+        X = np.asarray(X, float)
+        S, n = self.sorted_train, len(self.sorted_train)
+        at_most = np.column_stack([np.searchsorted(S[:, j], X[:, j], side="right") for j in range(S.shape[1])])
+        at_least = n - np.column_stack([np.searchsorted(S[:, j], X[:, j], side="left") for j in range(S.shape[1])])
+        u_left = -np.log((at_most + 1) / (n + 1))
+        u_right = -np.log((at_least + 1) / (n + 1))
+        s = self.skew_sign
+        u_skew = u_left * -np.sign(s - 1) + u_right * np.sign(s + 1)
+        if self.model == "ECOD":
+            outlying = np.maximum(np.maximum(u_left, u_right), u_skew)
+        else:   # COPOD
+            outlying = np.maximum(u_skew, (u_left + u_right) / 2)
+        return outlying.sum(axis=1)
+
+
+#: PyOD models whose own scores of a batch depend on the batch (see TailProbabilityModel)
+TAIL_MODELS = ("ECOD", "COPOD")
+
+
 class PyODEstimator(Estimator):
     kind = "pyod"
 
@@ -160,20 +203,30 @@ class PyODEstimator(Estimator):
             self.model = cls(**kwargs)
         except TypeError as exc:
             raise RecipeError(f"detectors.pyod: bad params for {self.model_name}: {exc}") from exc
-        self.model.fit(X)
+        if self.model_name in TAIL_MODELS:
+            self.model = TailProbabilityModel.fit(self.model_name, X)
+        else:
+            self.model.fit(X)
         return self
 
     def score_samples(self, X):
         return np.asarray(self.model.decision_function(X), float)
 
     def get_state(self):
-        return {"params": {"model": self.model_name, "params": self.params}, "arrays": {},
-                "objects": {"model": self.model}}
+        params = {"model": self.model_name, "params": self.params}
+        if isinstance(self.model, TailProbabilityModel):
+            return {"params": params, "arrays": {"sorted_train": self.model.sorted_train,
+                                                 "skew_sign": self.model.skew_sign}}
+        return {"params": params, "arrays": {}, "objects": {"model": self.model}}
 
     @classmethod
     def from_state(cls, state):
         est = cls(state["params"]["model"], state["params"]["params"])
-        est.model = state["objects"]["model"]
+        if "sorted_train" in state["arrays"]:
+            est.model = TailProbabilityModel(est.model_name, state["arrays"]["sorted_train"],
+                                             state["arrays"]["skew_sign"])
+        else:
+            est.model = state["objects"]["model"]
         return est
 
     def versions(self):
