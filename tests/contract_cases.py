@@ -25,13 +25,33 @@ N_ROWS = 400            # rows each row-wise check works on
 DETECTOR_ROWS = 1500    # rows a detector is checked on (a mixture needs enough members in its region)
 SOURCE_ROWS = 2000      # a mock source's size in its own check (``n_stars`` when its config has one)
 
+
+
+@lru_cache(maxsize=None)
+def sample_files() -> Path:
+    """A small table (Parquet) and a known-object list (CSV) on disk: no built-in recipe names files."""
+    import pandas as pd
+
+    folder = Path(tempfile.mkdtemp(prefix="toolkit-contract-files-"))
+    rng = np.random.default_rng(11)
+    n = 300
+    stars = pd.DataFrame({"source_id": np.arange(1, n + 1), "ra": rng.uniform(0, 360, n),
+                          "dec": rng.uniform(-60, 60, n), "mag": rng.normal(15, 1, n)})
+    stars.to_parquet(folder / "stars.parquet")
+    known = stars.head(25).assign(Name=[f"known {i}" for i in range(25)])[["Name", "ra", "dec"]]
+    known.to_csv(folder / "known.csv", index=False)
+    return folder
+
+
 #: parameters for components that need some and appear in no built-in recipe
 EXTRA_CONFIG = {
-    "feature.expr": {"columns": {"double_ra": "2 * ra"}},
-    "extinction.mwdust": {"map": "Zero"},          # the other maps are downloads (offline here)
+    "expr.feature": {"columns": {"double_ra": "2 * ra"}},
+    "symbiotic.extinction_mwdust": {"map": "Zero"},          # the other maps are downloads (offline here)
     "gaia.ruwe": {"if_missing": "skip"},
-    "detect.lof": {"features": ["ra", "dec"]},
+    "detectors.lof": {"features": ["ra", "dec"]},
     "detectors.pyod": {"features": ["ra", "dec"]},
+    "table.file": lambda: {"path": str(sample_files() / "stars.parquet"), "id_column": "source_id"},
+    "catalogs.file": lambda: {"path": str(sample_files() / "known.csv")},
 }
 
 
@@ -163,7 +183,8 @@ def case_for(name: str) -> Case:
         case = cases[name]
     else:
         any_case = next(iter(cases.values()))
-        case = Case(name, dict(EXTRA_CONFIG.get(name, {})), None, "no built-in recipe: defaults",
+        extra = EXTRA_CONFIG.get(name, {})
+        case = Case(name, dict(extra() if callable(extra) else extra), None, "no built-in recipe: defaults",
                     inputs=any_case.inputs)
     if "retries" in get_registry().entries[name].cls.Config.model_fields:
         case.config = {**case.config, "retries": 0}
