@@ -9,6 +9,7 @@ from .context import RunContext, cache_dir
 from .errors import PluginError, RecipeError, SourceUnavailable, StageError, ToolkitError
 from .executors import rechunk
 from .expr import Expression
+from .hats import hats_units, write_hats
 from .models import ModelError, ModelFiles
 from .registry import get_registry, hookimpl
 from .sampling import fold_of, row_hash, sample_hash, unit_interval
@@ -20,5 +21,5 @@ __all__ = [
     "Validation", "Validator", "RunContext", "cache_dir", "PluginError", "RecipeError",
     "SourceUnavailable", "StageError", "ToolkitError", "Expression", "get_registry", "hookimpl",
     "ROW_ID", "TRUTH_COLUMN", "ColumnInfo", "Columns", "Table", "ModelError", "ModelFiles", "fold_of", "row_hash", "sample_hash",
-    "unit_interval", "rechunk", "ThresholdConfig", "apply_cut", "threshold_cut",
+    "unit_interval", "rechunk", "ThresholdConfig", "apply_cut", "threshold_cut", "hats_units", "write_hats",
 ]

@@ -376,6 +376,13 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
     ctx.executor = executor
     stages = Stages(ctx, registry)
     detectors = Detectors(recipe.steps["detectors"], stages, executor)
+    if executor == "dask":
+        from .dask_executor import run_dask
+
+        try:
+            return run_dask(recipe, ctx, stages, detectors, keep_rejected, chunk_rows)
+        finally:
+            SpillStore(ctx.workdir / ".work").close()
     store = SpillStore(ctx.workdir / ".work") if stream else ChunkStore()
     try:
         return _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_rows)
@@ -485,6 +492,19 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
             advance(1)
     stages.done(detectors.steps)
     table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
+    return finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow,
+                      rejected_parts if keep_rejected else [], source_info, n_source, n_rows,
+                      {"use": executor, "chunk_rows": chunk_rows if stream else None, "chunks": len(store)},
+                      parts if stream else None)
+
+
+def finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow, rejected_parts,
+               source_info, n_source, n_rows, executor_info, parts) -> RunResult:
+    """Every executor's last steps: detector summaries, validators on ``table``, truth recovery, the result.
+
+    ``parts``: the files of ``scored/`` when chunks were written as they went (None: in memory)."""
+    keep = recipe.spec.output.columns
+    validators = recipe.steps["validators"]
     detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
     scores = {s.name: detectors.all_scores(s) for s in detectors.steps}
     flags = {s.name: np.concatenate(detectors.flags[s.name]) for s in detectors.steps}
@@ -501,11 +521,11 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     truth = {}
     if truth_labels.codes:
         truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []))
-    rejected = Table.concat(rejected_parts) if keep_rejected and rejected_parts else None
-    result = RunResult(None if stream else _keep_columns(table, keep), cutflow, rejected, stages.timings,
+    rejected = Table.concat(rejected_parts) if rejected_parts else None
+    result = RunResult(None if parts is not None else _keep_columns(table, keep), cutflow, rejected, stages.timings,
                        source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary, validation, truth,
-                       {"use": executor, "chunk_rows": chunk_rows if stream else None, "chunks": len(store)})
-    if stream:
+                       executor_info)
+    if parts is not None:
         result.validated, result.scored_parts = table, parts
         result.rows["validated"] = len(table)
     return result
