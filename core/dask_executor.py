@@ -10,7 +10,7 @@ Every partition is a task, never scattered data, so a dead worker's partitions a
    rows with the k smallest sample hashes: the bottom-k of the union is the bottom-k of the whole),
    truth labels, notes, warnings, timings. Repeated ids across partitions are counted by hash range
    from files in the staging folder, so the client never holds a hash per row.
-2. client: the training sample (``BottomK``), detectors fit; fitted models scattered once.
+2. client: the training sample (``BottomK``), detectors fit; fitted models sent to the cluster once.
 3. workers: scores per partition; the client gathers the score columns only (thresholds need every
    score, as when streaming).
 4. workers: flags, the partition written as one part of ``scored/`` in the staging folder (the run
@@ -163,7 +163,7 @@ def partition_loaders(recipe, stages, chunk_rows: int, folder: Path, info: dict)
 
 @dataclass
 class Plan:
-    """Everything a task needs besides its partition; scattered to the workers once."""
+    """Everything a task needs besides its partition; sent to the cluster once (as a task result)."""
 
     seed: int
     workdir: str
@@ -247,6 +247,11 @@ def prepare(plan: Plan, load, index: int) -> Prepared:
         "timings": stages.timings, "notes": ctx.notes, "warnings": ctx.warnings,
     }
     return Prepared(chunk, summary)
+
+
+def kept(value):
+    """A value held by the cluster as a task result (recomputed from the task itself if its worker dies)."""
+    return value
 
 
 def summary_of(prepared: Prepared) -> dict:
@@ -386,7 +391,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
                 recipe.steps["features"], [s for s in recipe.steps["cuts"] if s.after_features], detectors.steps,
                 recipe.steps["validators"], recipe.spec.output.columns, keep_rejected, cap,
                 {name: entry for name, entry in stages.registry.entries.items()})
-    [plan_f] = client.scatter([plan], broadcast=True, hash=False)
+    plan_f = client.submit(kept, plan, pure=False)   # a task, not scattered data: a dead worker loses nothing
     futures.append(plan_f)
 
     # pass 1: every partition loaded, cut and featured where it lives; small summaries come back
@@ -454,7 +459,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     else:
         del summaries
     if detectors.steps:
-        [models_f] = client.scatter([detectors.fitted], broadcast=True, hash=False)
+        models_f = client.submit(kept, detectors.fitted, pure=False)   # sent once, kept by the cluster
         futures.append(models_f)
         scored = [client.submit(score, plan_f, p, models_f, pure=False, retries=RETRIES) for p in prepared]
         futures.extend(scored)
