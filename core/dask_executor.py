@@ -416,6 +416,9 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     merge_worker_notes(ctx, summaries)
     template = summaries[0]["source_template"]
     source_name = info.get("fallback", info["use"])
+    if n_source == 0:
+        raise StageError(f"source {source_name} gave no rows in its {n_partitions} partition(s): its selection "
+                         "(sky region, row filters) is empty")
     if template.is_mock:
         ctx.console.print("[bold red]MOCK DATA[/bold red]: this run uses simulated stars from "
                           f"{source_name}; it says nothing about real stars.")

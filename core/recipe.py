@@ -46,6 +46,9 @@ class OutputSpec(BaseModel):
         default_factory=list, description="candidate table formats besides Parquet")
     write_rejected: bool = Field(False, description="also write rejected.parquet with the cut that removed each row")
     figures: bool = True
+    format: Literal["parquet", "hats"] = Field(
+        "parquet", description="hats: the scored rows also as a HATS catalogue, scored.hats/, that LSDB opens "
+        "(partitioned by the rows' ra and dec; needs the [dask] extra)")
     columns: list[str] | None = Field(
         None, description="columns the scored table keeps besides ids, scores and flags (null: every column); "
         "a survey-size streamed run keeps a few and writes gigabytes, not tens")

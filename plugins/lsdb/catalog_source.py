@@ -44,7 +44,11 @@ class Polygon(Config):
     vertices: list[tuple[float, float]] = Field(min_length=3, description="[[ra, dec], ...] in deg")
 
     def search(self, lsdb):
-        return lsdb.PolygonSearch(vertices=[tuple(v) for v in self.vertices])
+        try:
+            return lsdb.PolygonSearch(vertices=[tuple(v) for v in self.vertices])
+        except ImportError as exc:
+            raise StageError(f"lsdb.catalog: a polygon region needs lsst-sphgeom ({exc}); pip install "
+                             "'toolkit[dask]', or use a cone or a box") from None
 
 
 Region = Annotated[Union[Cone, Box, Polygon], Field(discriminator="shape")]
@@ -105,11 +109,12 @@ class LsdbCatalog(Source):
                              "dataset/Norder=*/...") from None
         names = list(whole.all_columns)
         self._check(names)
+        filters = [_typed_filter(f, whole.dtypes.get(f[0])) for f in cfg.filters]
         columns = None if cfg.columns is None else _with_coordinates(cfg.columns, whole)
         try:
             cat = lsdb.open_catalog(cfg.path, columns=columns,
                                     search_filter=cfg.region.search(lsdb) if cfg.region else None,
-                                    filters=[tuple(f) for f in cfg.filters] or None)
+                                    filters=filters or None)
         except ValueError as exc:
             if cfg.region is not None and ("coverage" in str(exc).lower() or "empty" in str(exc).lower()):
                 raise StageError(f"lsdb.catalog: the region {cfg.region.model_dump()} selects nothing of "
@@ -164,6 +169,21 @@ class LsdbCatalog(Source):
         tables = [load() for load in self._loaders(ctx)]
         tables = [t for t in tables if len(t)] or tables[:1]
         return Table.concat(tables)
+
+
+def _typed_filter(f: tuple, dtype) -> tuple:
+    """A filter whose value fits its column: YAML reads 1.0e9 (no sign in the exponent) as text, for one."""
+    name, op, value = f
+    kind = getattr(dtype, "kind", "O")
+    if kind in "fiu":
+        values = value if op in ("in", "not in") else [value]
+        try:
+            values = [float(v) if not isinstance(v, (int, float)) or isinstance(v, bool) else v for v in values]
+        except (TypeError, ValueError):
+            raise StageError(f"lsdb.catalog: filter {list(f)} compares the numeric column '{name}' with "
+                             f"{value!r}, which is not a number") from None
+        value = values if op in ("in", "not in") else values[0]
+    return (name, op, value)
 
 
 def _with_coordinates(columns: list[str], cat) -> list[str]:
