@@ -254,6 +254,13 @@ def kept(value):
     return value
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (on Linux, ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def summary_of(prepared: Prepared) -> dict:
     return prepared.summary
 
@@ -491,6 +498,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     del results
     executor_info = {"use": "dask", "chunk_rows": chunk_rows, "chunks": len(prepared),
                      "partitions": n_partitions, "workers": len(client.scheduler_info().get("workers", {})),
-                     "scheduler": spec.scheduler or "local", "dashboard": dashboard_link(client)}
+                     "scheduler": spec.scheduler or "local", "dashboard": dashboard_link(client),
+                     "worker_peak_rss_mb": sorted(round(v) for v in client.run(peak_rss_mb).values())}
     return finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow,
                       rejected_parts, source_info, n_source, n_rows, executor_info, parts)

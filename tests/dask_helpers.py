@@ -52,3 +52,42 @@ def gaia_mock_hats(path: Path, n_stars: int, seed: int = 3, partition_rows: int 
 
     table = GaiaMock(n_stars=n_stars).load(RunContext(seed=seed))
     return write_hats(table, path, "gaia_mock", partition_rows=partition_rows)
+
+
+#: the symbiotic mock split the way the surveys publish it: (catalogue, id column, its columns, offset arcsec)
+SURVEYS = {
+    "skymapper": ("object_id", ["u_psf", "e_u_psf", "v_psf", "e_v_psf", "g_psf", "e_g_psf", "r_psf", "e_r_psf",
+                                "i_psf", "e_i_psf", "z_psf", "e_z_psf", "class_star", "flags", "ebmv_sfd",
+                                "truth_population"], 0.0),
+    "twomass": ("tmass_key", ["j_m", "j_msigcom", "h_m", "h_msigcom", "k_m", "k_msigcom", "ph_qual"], 0.25),
+    "allwise": ("allwise_cntr", ["w1mpro", "w1sigmpro", "w2mpro", "w2sigmpro"], 0.4),
+    "gaia": ("source_id", ["parallax", "parallax_error", "r_med_geo", "r_lo_geo", "r_hi_geo"], 0.1),
+}
+
+
+def symbiotic_mock_hats(folder: Path, mock: dict, seed: int = 42) -> dict[str, Path]:
+    """The symbiotic.mock rows as four HATS catalogues (SkyMapper, 2MASS, AllWISE, Gaia), each survey's positions
+    moved by a fraction of an arcsec, with ids of their own: what the symbiotic recipe cross-matches."""
+    from toolkit.core import ColumnInfo, Table
+    from toolkit.plugins.symbiotic.mock import SymbioticMock
+
+    ctx = RunContext(seed=seed)
+    table = SymbioticMock(**mock).load(ctx)
+    rng = np.random.default_rng(11)
+    paths = {}
+    for survey, (id_column, columns, offset) in SURVEYS.items():
+        own_id = [id_column] if id_column in table.data and id_column != "object_id" else []
+        frame = table.data[["object_id", "ra", "dec", *columns, *own_id]].copy()
+        if survey == "gaia":
+            frame = frame[np.isfinite(frame["parallax"])]
+        if survey != "skymapper":
+            ids = frame.pop("object_id").astype(np.int64)
+            if not own_id:
+                frame[id_column] = ids * 7 + len(survey)
+        pa = rng.uniform(0, 2 * np.pi, len(frame))
+        frame["ra"] = frame["ra"] + offset / 3600 * np.sin(pa) / np.cos(np.radians(frame["dec"]))
+        frame["dec"] = frame["dec"] + offset / 3600 * np.cos(pa)
+        info = {c: table.info.get(c, ColumnInfo()) for c in frame.columns}
+        paths[survey] = write_hats(Table(frame.reset_index(drop=True), info, id_column), folder / survey, survey,
+                                   partition_rows=1500)
+    return paths

@@ -194,3 +194,37 @@ def test_hats_output_opens_in_lsdb_with_units(tmp_path, gaia_hats, executor):
     merged = scored.merge(back.data, on="source_id", suffixes=("", "_hats"))
     assert len(merged) == len(scored)
     np.testing.assert_array_equal(merged["score_forest"], merged["score_forest_hats"])
+
+
+# -- the symbiotic search over HATS ----------------------------------------------------------------
+
+MOCK = {"n_giants": 1500, "n_dwarfs": 150, "n_symbiotic": 30, "n_mira": 10, "n_yso": 10}
+
+
+@pytest.mark.slow
+def test_symbiotic_recipe_over_hats_finds_what_the_tap_recipe_finds(tmp_path, cluster):  # noqa: F811
+    from dask_helpers import symbiotic_mock_hats
+
+    paths = symbiotic_mock_hats(tmp_path / "hats", MOCK)
+    mock = "{" + ", ".join(f"{k}: {v}" for k, v in MOCK.items()) + "}"
+    known = f"validators.0.with.catalogs=[{{use: symbiotic.mock_known, with: {mock}}}]"
+    fast = ["detectors.0.with.epochs=3", "output.formats=[]", "output.figures=false"]
+    hats = [f"source.with.path={paths['skymapper']}", f"features.0.with.path={paths['twomass']}",
+            f"features.1.with.path={paths['allwise']}", f"features.2.with.path={paths['gaia']}",
+            "source.with.mock=true", known, *fast]
+    tap = [f"source.fallback.with={mock}", known, *fast]
+    runs = {}
+    for name, recipe, sets, executor in (("tap", "symbiotic", tap, "memory"),
+                                         ("stream", "symbiotic_hats", hats, "stream"),
+                                         ("dask", "symbiotic_hats", [*hats, f"executor.scheduler={cluster}"], "dask")):
+        runs[name] = execute(recipe, tmp_path / name, sets, console=QUIET, show_progress=False, executor=executor)
+    tap_scored = pd.read_parquet(runs["tap"][0] / "scored.parquet").set_index("object_id")
+    s, d = (pd.read_parquet(runs[k][0] / "scored") for k in ("stream", "dask"))
+    pd.testing.assert_frame_equal(s, d)                          # stream = dask, row for row
+    s = s.set_index("object_id")
+    assert sorted(s.index) == sorted(tap_scored.index)           # the same stars pass the same selection
+    for col in ("score_vae", "score_pca", "score_iforest_colours", "flag_pca", "j_m", "parallax"):
+        np.testing.assert_array_equal(s.loc[tap_scored.index, col], tap_scored[col], err_msg=col)
+    cands = {k: set(pd.read_parquet(runs[k][0] / "candidates.parquet")["object_id"]) for k in runs}
+    assert cands["tap"] == cands["stream"] == cands["dask"] and cands["tap"]
+    assert runs["dask"][1]["validation"]["known"] == runs["tap"][1]["validation"]["known"]

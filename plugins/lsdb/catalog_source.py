@@ -69,7 +69,7 @@ class PartitionLoader:
         self.delayed, self.pixel, self.info, self.id_column, self.meta = delayed, pixel, info, id_column, meta
 
     def __call__(self) -> Table:
-        frame = numpy_frame(self.delayed.compute(scheduler="synchronous"))
+        frame = numpy_frame(self.delayed.compute(scheduler="synchronous"))   # never nested cluster tasks
         info = {k: ColumnInfo(v.unit, v.description) for k, v in self.info.items() if k in frame.columns}
         return Table(frame, info, self.id_column, dict(self.meta, partition=self.pixel))
 

@@ -90,11 +90,13 @@ class LsdbCrossmatch(Feature):
 
         lsdb = import_lsdb()
         left = pd.DataFrame({"_row": rows, "_ra": ra, "_dec": dec})
-        cat = lsdb.from_dataframe(left, ra_column="_ra", dec_column="_dec", catalog_name="rows",
-                                  margin_threshold=None, should_generate_moc=False)
-        xm = cat.crossmatch(right, n_neighbors=1, radius_arcsec=self.config.radius_arcsec, how="inner",
-                            suffixes=("", "_xm"), suffix_method="all_columns", log_changes=False)
-        with dask.config.set(scheduler="synchronous"):   # inside a dask worker too: no nested cluster tasks
+        # in this process, synchronously: inside a dask worker, LSDB's own dask calls would otherwise go to
+        # the cluster from a task that waits for them, and a worker with one thread never runs them
+        with dask.config.set(scheduler="synchronous"):
+            cat = lsdb.from_dataframe(left, ra_column="_ra", dec_column="_dec", catalog_name="rows",
+                                      margin_threshold=None, should_generate_moc=False)
+            xm = cat.crossmatch(right, n_neighbors=1, radius_arcsec=self.config.radius_arcsec, how="inner",
+                                suffixes=("", "_xm"), suffix_method="all_columns", log_changes=False)
             out = xm.compute(progress_bar=False)
         return numpy_frame(out).sort_values("_row", kind="stable").reset_index(drop=True)
 
