@@ -25,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+# this file's name is the dask.distributed package's: its folder must not shadow the package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 KEEP = "[M_G, M_BP, M_RP, x, y, z, v_x, v_y, v_z, ra, dec]"
 
 
@@ -80,12 +83,12 @@ def report(label: str, res: dict) -> None:
     print(f"{label:16s} wall {res['wall_s']:7.1f} s, {rows['source'] / res['wall_s']:9,.0f} rows/s, client peak RSS "
           f"{res['client_peak_gb']:.2f} GB{per_worker}; {ex.get('partitions') or ex.get('chunks')} partitions, "
           f"{rows['candidates']:,} candidates")
-    stages = {k: v for k, v in m["timings_s"].items() if k != "total"}
-    parts = ex.get("partitions") or ex.get("chunks") or 1
     if executor_is_dask(m):
-        row_wise = sum(v for k, v in stages.items() if k.split(".")[0] in ("source", "cuts", "features"))
-        print(f"{'':16s} per partition ({rows['source'] / parts:,.0f} rows): read+cut+features {row_wise / parts:.3f} s, "
-              f"scoring {stages.get('detectors.ae', 0) / parts:.3f} s (detectors.ae includes the fit on the client)")
+        t, parts = ex["task_seconds"], ex["partitions"]
+        print(f"{'':16s} per partition ({rows['source'] / parts:,.0f} rows, task seconds on a worker): "
+              f"read+cut+features {t['read_cut_features'] / parts:.2f} s, score {t['score'] / parts:.2f} s, "
+              f"flag+write {t['flag_write'] / parts:.2f} s; fit on the client {t['fit_on_client']:.1f} s; "
+              f"validators {sum(v for k, v in m['timings_s'].items() if k.startswith('validators.')):.1f} s")
 
 
 def executor_is_dask(manifest: dict) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,7 @@ class Plan:
     keep: list | None
     keep_rejected: bool
     sample_cap: int | None      # 0: no sample is needed
-    entries: dict               # component name -> registry entry, for error messages
+    entries: dict               # component name -> its plugin's name, for error messages
 
 
 @dataclass
@@ -204,6 +205,7 @@ def prepare(plan: Plan, load, index: int) -> Prepared:
     from .runner import REJECTED_BY, _check_ids, _frame_hasher, apply_cuts
     from .table import Columns
 
+    t0 = time.perf_counter()
     stages = _stages(plan)
     ctx = stages.ctx
     with stages.run(plan.source):
@@ -245,6 +247,7 @@ def prepare(plan: Plan, load, index: int) -> Prepared:
         "candidates": candidates, "rejected": rejected,
         "truth": pd.Categorical(chunk.data[TRUTH_COLUMN].astype(str)) if TRUTH_COLUMN in chunk.data else None,
         "timings": stages.timings, "notes": ctx.notes, "warnings": ctx.warnings,
+        "task_s": time.perf_counter() - t0,
     }
     return Prepared(chunk, summary)
 
@@ -285,11 +288,12 @@ def _worker_detectors(plan: Plan, stages, models: dict):
 
 
 def score(plan: Plan, prepared: Prepared, models: dict) -> tuple[dict, dict]:
-    """Pass 2 on a worker: every fitted detector's scores for the partition."""
+    """Pass 2 on a worker: every fitted detector's scores for the partition (and the timings, the task's seconds)."""
+    t0 = time.perf_counter()
     stages = _stages(plan)
     detectors = _worker_detectors(plan, stages, models)
     detectors.score_chunk(prepared.table, 0, flags=False)
-    return {name: detectors.scores[name][0] for name in models}, stages.timings
+    return {name: detectors.scores[name][0] for name in models}, stages.timings, time.perf_counter() - t0
 
 
 def finish(plan: Plan, prepared: Prepared, models: dict, scored: tuple, cuts: dict, part: int,
@@ -297,6 +301,7 @@ def finish(plan: Plan, prepared: Prepared, models: dict, scored: tuple, cuts: di
     """Pass 3 on a worker: flags, the partition's part of ``scored/``, the rows validators need."""
     from .runner import VALIDATION_PURPOSE, _keep_columns, _write_part
 
+    t0 = time.perf_counter()
     stages = _stages(plan)
     ctx = stages.ctx
     chunk = prepared.table
@@ -316,7 +321,7 @@ def finish(plan: Plan, prepared: Prepared, models: dict, scored: tuple, cuts: di
         if chosen is not None:
             rows |= np.asarray(chosen, bool)
     return {"kept": chunk.take(rows), "flags": flags, "part": str(path), "timings": stages.timings,
-            "notes": ctx.notes, "warnings": ctx.warnings}
+            "notes": ctx.notes, "warnings": ctx.warnings, "task_s": time.perf_counter() - t0}
 
 
 # -- the client's side -----------------------------------------------------------------------------
@@ -396,8 +401,10 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     step, loaders = partition_loaders(recipe, stages, chunk_rows, ctx.workdir / ".work" / "source", info)
     plan = Plan(ctx.seed, str(ctx.workdir), step, [s for s in recipe.steps["cuts"] if not s.after_features],
                 recipe.steps["features"], [s for s in recipe.steps["cuts"] if s.after_features], detectors.steps,
-                recipe.steps["validators"], recipe.spec.output.columns, keep_rejected, cap,
-                {name: entry for name, entry in stages.registry.entries.items()})
+                recipe.steps["validators"], recipe.spec.output.columns, keep_rejected, cap, {})
+    used = [plan.source, *plan.pre, *plan.features, *plan.post, *plan.detectors, *plan.validators]
+    plan.entries = {s.component.name: SimpleNamespace(plugin=stages.registry.entries[s.component.name].plugin)
+                    for s in used if s.component.name in stages.registry.entries}
     plan_f = client.submit(kept, plan, pure=False)   # a task, not scattered data: a dead worker loses nothing
     futures.append(plan_f)
 
@@ -411,6 +418,8 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     summaries = gather(client, [client.submit(summary_of, p, pure=False) for p in prepared], ctx,
                        "reading, cutting, computing features")
     n_partitions = len(summaries)
+    task_s = {"read_cut_features": sum(s["task_s"] for s in summaries), "fit_on_client": 0.0, "score": 0.0,
+              "flag_write": 0.0}
     n_source = sum(s["n_source"] for s in summaries)
     n_rows = sum(s["n_rows"] for s in summaries)
     flow: dict[str, dict] = {}
@@ -465,7 +474,9 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
         ctx.record("training_sample", {"rows": len(sample_table), "of": n_rows,
                                        "rule": "rows with the smallest sha-salted hash of (row id, seed)"})
         del summaries
+        t0 = time.perf_counter()
         detectors.fit(sample_table)
+        task_s["fit_on_client"] = time.perf_counter() - t0
     else:
         del summaries
     if detectors.steps:
@@ -478,6 +489,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
             detectors.scores[name] = [r[0][name] for r in results]
         for r in results:
             add_timings(stages, r[1])
+            task_s["score"] += r[2]
         del results
         detectors.thresholds()
 
@@ -489,6 +501,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     results = gather(client, finished, ctx, "writing scored rows")
     for r in results:
         add_timings(stages, r["timings"])
+        task_s["flag_write"] += r["task_s"]
         for name, flags in r["flags"].items():
             detectors.flags[name].append(flags)
     merge_worker_notes(ctx, results)
@@ -499,6 +512,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     executor_info = {"use": "dask", "chunk_rows": chunk_rows, "chunks": len(prepared),
                      "partitions": n_partitions, "workers": len(client.scheduler_info().get("workers", {})),
                      "scheduler": spec.scheduler or "local", "dashboard": dashboard_link(client),
-                     "worker_peak_rss_mb": sorted(round(v) for v in client.run(peak_rss_mb).values())}
+                     "worker_peak_rss_mb": sorted(round(v) for v in client.run(peak_rss_mb).values()),
+                     "task_seconds": {k: round(v, 3) for k, v in task_s.items()}}
     return finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow,
                       rejected_parts, source_info, n_source, n_rows, executor_info, parts)

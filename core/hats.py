@@ -34,8 +34,9 @@ def write_hats(table: Table, path: Path | str, name: str, ra_column: str = "ra",
     Written into a temporary folder beside ``path`` and moved into place, so a failure leaves nothing."""
     try:
         import lsdb
-    except ImportError:
-        raise StageError("HATS output needs lsdb, which is not installed: pip install 'toolkit[dask]'") from None
+    except ImportError as exc:
+        raise StageError(f"HATS output needs lsdb, which cannot be imported ({exc}): pip install "
+                         "'toolkit[dask]'") from None
     path = Path(path)
     missing = [c for c in (ra_column, dec_column) if c not in table.data.columns]
     if missing:

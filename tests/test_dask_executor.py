@@ -64,6 +64,12 @@ def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
     assert not (dask / ".work").exists()
 
 
+def test_an_error_on_a_worker_names_the_step_and_publishes_nothing(tmp_path, cluster):  # noqa: F811
+    with pytest.raises(StageError, match=r"\[cuts.1 'fast', cut.expr\].*'v_xx'"):
+        run(tmp_path, "out", "dask", sets=[f"executor.scheduler={cluster}", "cuts.1.with.expr=v_xx > 0"])
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
 def test_unreachable_scheduler_is_a_clear_error_within_the_timeout(tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(ToolkitError, match=r"cannot reach the dask scheduler at 'tcp://127.0.0.1:9' within 2 s"):

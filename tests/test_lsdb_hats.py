@@ -98,7 +98,7 @@ def test_missing_columns_in_columns_and_filters_are_named(gaia_hats):
         load(path=str(gaia_hats), filters=[["parallax", "=~", 0]])
 
 
-def test_an_empty_selection_is_a_clear_error(tmp_path, gaia_rows):
+def test_an_empty_selection_is_a_clear_error(tmp_path, gaia_rows, cluster):  # noqa: F811
     patch = gaia_rows.take((gaia_rows.data["ra"].between(10, 30) & gaia_rows.data["dec"].between(10, 30)).to_numpy())
     path = write_hats(patch, tmp_path / "patch", "patch")
     with pytest.raises(StageError, match="region .*selects nothing"):
@@ -107,9 +107,10 @@ def test_an_empty_selection_is_a_clear_error(tmp_path, gaia_rows):
         name: empty
         source: {{use: lsdb.catalog, with: {{path: '{path}', filters: [[parallax, '>', 1.0e9]]}}}}
         """)
-    for executor in ("stream", "memory"):
+    for executor in ("stream", "memory", "dask"):
         with pytest.raises(StageError, match="no rows"):
-            execute(recipe, tmp_path / executor, console=QUIET, show_progress=False, executor=executor)
+            execute(recipe, tmp_path / executor, [f"executor.scheduler={cluster}"], console=QUIET,
+                    show_progress=False, executor=executor)
         assert not (tmp_path / executor).exists()
 
 

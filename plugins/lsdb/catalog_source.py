@@ -57,8 +57,9 @@ Region = Annotated[Union[Cone, Box, Polygon], Field(discriminator="shape")]
 def import_lsdb():
     try:
         import lsdb
-    except ImportError:
-        raise StageError("HATS catalogues need lsdb, which is not installed: pip install 'toolkit[dask]'") from None
+    except ImportError as exc:
+        raise StageError(f"HATS catalogues need lsdb, which cannot be imported ({exc}): pip install "
+                         "'toolkit[dask]'") from None
     return lsdb
 
 
