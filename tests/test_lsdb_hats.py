@@ -89,6 +89,13 @@ def test_a_folder_that_is_not_a_hats_catalogue(tmp_path):
         load(path=str(tmp_path / "missing"))
 
 
+def test_an_unreachable_url_is_unavailable_so_a_fallback_can_run():
+    from toolkit.core import SourceUnavailable
+
+    with pytest.raises(SourceUnavailable, match=r"cannot read a HATS catalogue at 'http://127.0.0.1:9/hats/gaia'"):
+        load(path="http://127.0.0.1:9/hats/gaia")
+
+
 def test_missing_columns_in_columns_and_filters_are_named(gaia_hats):
     with pytest.raises(StageError, match=r"`columns` names column 'paralax'.*did you mean 'parallax'"):
         load(path=str(gaia_hats), columns=["source_id", "paralax"])

@@ -102,9 +102,10 @@ class LsdbCatalog(Source):
         try:
             whole = lsdb.open_catalog(cfg.path, columns="all")
         except Exception as exc:  # noqa: BLE001 - FileNotFoundError, ValueError, a network error...
-            if _is_network(exc):
-                raise SourceUnavailable(f"lsdb.catalog: cannot reach '{cfg.path}': {type(exc).__name__}: {exc}. "
-                                        "Offline, point `path` at a local copy of the catalogue") from None
+            if _is_network(exc) or "://" in cfg.path:   # hats reports an unreachable URL as FileNotFoundError
+                raise SourceUnavailable(f"lsdb.catalog: cannot read a HATS catalogue at '{cfg.path}' (unreachable, or no "
+                                        f"catalogue there): {type(exc).__name__}: {exc}. Offline, point `path` at a "
+                                        "local copy of the catalogue, or declare a fallback source") from None
             raise StageError(f"lsdb.catalog: '{cfg.path}' is not a HATS catalogue ({type(exc).__name__}: {exc}); "
                              "a HATS catalogue is a folder with hats.properties, partition_info.csv and "
                              "dataset/Norder=*/...") from None
