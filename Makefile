@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,pyod,zeropoint,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[test,pyod,zeropoint,docs,dask]"
 	touch $@
 
 run: env

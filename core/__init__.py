@@ -12,6 +12,7 @@ from .errors import DeprecatedName, PluginError, RecipeError, SourceUnavailable,
 from .executors import rechunk
 from .expr import Expression
 from .io import TableChunks, atomic_write, file_sha256, is_file, json_default, read_table
+from .hats import hats_units, write_hats
 from .models import ModelError, ModelFiles, load_model
 from .paths import missing_path, resolve_path
 from .registry import get_registry, hookimpl
@@ -40,7 +41,8 @@ __all__ = [
     "unit_interval",
     # files: reading, writing atomically, hashing, paths from recipes, saved models
     "read_table", "TableChunks", "write_table", "atomic_write", "file_sha256", "is_file", "json_default",
-    "missing_path", "resolve_path", "ModelFiles", "load_model", "cache_dir", "one_line",
+    "missing_path", "resolve_path", "ModelFiles", "load_model", "cache_dir", "one_line", "write_hats",
+    "hats_units",
     # remote services: bounded, cached, retried TAP queries
     "tap_query", "query_key", "TapOptions", "GAIA_TAP_URL", "to_source_table", "auto_async", "batches", "cache_problem",
     "call_with_deadline", "file_record",

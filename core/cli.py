@@ -154,11 +154,22 @@ def run(recipe: str = typer.Argument(..., help="recipe file, or the name of a bu
                                           help="also write candidates as fits, votable, csv or ecsv "
                                                "(several: --format fits votable csv)"),
         executor: Optional[str] = typer.Option(None, "--executor",
-                                               help="memory (default) or stream (tables larger than memory)"),
-        chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", help="rows per chunk when streaming")):
+                                               help="memory (default), stream (tables larger than memory) or "
+                                                    "dask (partitions on a dask cluster)"),
+        chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", help="rows per chunk when streaming"),
+        workers: Optional[int] = typer.Option(None, "--workers", help="dask: worker processes of the local cluster"),
+        memory_per_worker: Optional[str] = typer.Option(None, "--memory-per-worker",
+                                                        help="dask: memory limit per local worker, e.g. 2GB"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                help="dask: address of an existing scheduler, e.g. tcp://host:8786")):
     """Run a recipe and write a run folder."""
     from .run import execute
     from .runfolder import CANDIDATE_FORMATS
+
+    # the dask options are recipe settings (executor.*): written into the resolved recipe like any --set
+    for key, value in (("workers", workers), ("memory_per_worker", memory_per_worker), ("scheduler", scheduler)):
+        if value is not None:
+            set_ = [*set_, f"executor.{key}={json.dumps(value)}"]
 
     format_ = [f for value in format_ for f in value.split(",") if f]
     bad = [f for f in format_ if f not in CANDIDATE_FORMATS]

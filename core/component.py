@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator  # noqa: F401  (Field re-exported)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator  # noqa: F401  (Field re-exported)
 
 from .context import RunContext
 from .paths import resolve_field
@@ -50,13 +50,17 @@ class Config(BaseModel):
     # NaN and infinity are never a meaningful setting (a NaN radius or epoch silently matches nothing)
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _recipe_relative_paths(cls, value: Any, info: ValidationInfo) -> Any:
+    def _recipe_relative_paths(cls, data: Any, info: ValidationInfo) -> Any:
         """A relative path parameter read from a recipe resolves against the recipe's folder
-        (``toolkit.core.paths``); from ``--set``, against the working directory."""
-        field = cls.model_fields.get(info.field_name) if info.field_name else None
-        return resolve_field(value, info.field_name, field.annotation if field else None, info.context)
+        (``toolkit.core.paths``); from ``--set``, against the working directory. (A model-level
+        validator: a field-level one on every field would forbid discriminated unions in configs.)"""
+        if not isinstance(data, dict) or not info.context:
+            return data
+        fields = cls.model_fields
+        return {key: resolve_field(value, key, fields[key].annotation if key in fields else None, info.context)
+                for key, value in data.items()}
 
 
 class Component:

@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import StageError, ToolkitError
 from .table import ColumnInfo, Table
 
-EXECUTORS = ("memory", "stream")
+EXECUTORS = ("memory", "stream", "dask")
 
 
 def check_chunk_rows(chunk_rows: int) -> int:

@@ -47,22 +47,33 @@ class OutputSpec(BaseModel):
         default_factory=list, description="candidate table formats besides Parquet")
     write_rejected: bool = Field(False, description="also write rejected.parquet with the cut that removed each row")
     figures: bool = True
+    format: Literal["parquet", "hats"] = Field(
+        "parquet", description="hats: the scored rows also as a HATS catalogue, scored.hats/, that LSDB opens "
+        "(partitioned by the rows' ra and dec; needs the [dask] extra)")
     columns: list[str] | None = Field(
         None, description="columns the scored table keeps besides ids, scores and flags (null: every column); "
         "a survey-size streamed run keeps a few and writes gigabytes, not tens")
 
 
 class ExecutorSpec(BaseModel):
-    """Where chunks live: ``memory`` (one chunk, the default) or ``stream`` (chunks read, spilled, scored)."""
+    """Where chunks live: ``memory`` (one chunk, the default), ``stream`` (chunks read, spilled, scored) or
+    ``dask`` (partitions on a dask.distributed cluster, ``core/dask_executor.py``)."""
 
     model_config = ConfigDict(extra="forbid")
-    use: Literal["memory", "stream"] = Field("memory", description="memory: the whole table at once; stream: the "
-                                             "source read in chunks, for tables larger than memory")
+    use: Literal["memory", "stream", "dask"] = Field(
+        "memory", description="memory: the whole table at once; stream: the source read in chunks, for tables "
+        "larger than memory; dask: partitions processed on a dask.distributed cluster (pip install 'toolkit[dask]')")
     chunk_rows: int = Field(250_000, ge=1, description="rows per chunk when streaming")
     max_train_rows: int = Field(1_000_000, ge=2, description="streamed runs: cap of the seeded training sample for "
                                 "detectors that set no max_train_rows of their own")
     validation_rows: int = Field(200_000, ge=1, description="streamed runs: rows of the seeded sample (besides "
                                  "the flagged rows) that validators and figures see")
+    workers: int = Field(2, ge=1, description="dask: worker processes of the local cluster (one thread each)")
+    memory_per_worker: str | None = Field("auto", description="dask: memory limit of each local worker, e.g. 2GB "
+                                          "('auto': the machine's memory shared between the workers)")
+    scheduler: str | None = Field(None, description="dask: address of an existing scheduler (tcp://host:8786) "
+                                  "instead of a local cluster; its workers must see the run folder's file system")
+    connect_timeout_s: float = Field(10.0, gt=0, le=600, description="dask: how long to try to reach the scheduler")
 
 
 #: a recipe name becomes a folder name under runs/: no separators, no leading dot, no "..".

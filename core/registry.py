@@ -39,6 +39,7 @@ DEFAULT_PLUGINS = [
     ("toolkit.catalogs", "toolkit.catalogs.plugin"),
     ("toolkit.cepheid", "toolkit.plugins.cepheid.plugin"),
     ("toolkit.review", "toolkit.plugins.review.plugin"),
+    ("toolkit.lsdb", "toolkit.plugins.lsdb.plugin"),
 ]
 
 _HOOKS = {kind: f"toolkit_register_{kind}s" for kind in KINDS}

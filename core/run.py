@@ -65,6 +65,21 @@ def write_candidate_formats(candidates, folder: RunFolder, formats, ctx: RunCont
                      "they are in candidates.parquet")
 
 
+def write_scored_hats(result: RunResult, path: Path, name: str) -> None:
+    """The scored rows as a HATS catalogue (the in-memory table, or the parts of ``scored/`` read back)."""
+    import pandas as pd
+
+    from .hats import write_hats
+    from .table import Table
+
+    table = result.table
+    if table is None:
+        info = result.validated.info
+        frame = pd.concat([pd.read_parquet(p) for p in result.scored_parts], ignore_index=True)
+        table = Table(frame, {k: v for k, v in info.items() if k in frame.columns}, result.validated.id_column)
+    write_hats(table, path, name)
+
+
 def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext, started, elapsed: float,
                   formats, registry) -> dict:
     candidates = result.candidates()
@@ -73,6 +88,8 @@ def write_outputs(folder: RunFolder, recipe, result: RunResult, ctx: RunContext,
     else:   # streamed: scored/ was written chunk by chunk; the rows validators saw are kept beside it
         write_table(result.validated, folder.path("validated.parquet"), "parquet")
     write_table(candidates, folder.path("candidates.parquet"), "parquet")
+    if recipe.spec.output.format == "hats":
+        write_scored_hats(result, folder.path("scored.hats"), recipe.name)
     write_candidate_formats(candidates, folder, formats, ctx)
     if result.rejected is not None:
         write_table(result.rejected, folder.path("rejected.parquet"), "parquet")

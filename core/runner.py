@@ -427,6 +427,13 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
     ctx.executor = executor
     stages = Stages(ctx, registry)
     detectors = Detectors(recipe.steps["detectors"], stages, executor)
+    if executor == "dask":
+        from .dask_executor import run_dask
+
+        try:
+            return run_dask(recipe, ctx, stages, detectors, keep_rejected, chunk_rows)
+        finally:
+            SpillStore(ctx.workdir / ".work").close()
     store = SpillStore(ctx.workdir / ".work") if stream else ChunkStore()
     try:
         return _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_rows)
@@ -542,6 +549,20 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     stages.done(detectors.steps)
     table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
     del kept
+    return finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow,
+                      rejected_parts if keep_rejected else [], source_info, n_source, n_rows,
+                      {"use": executor, "chunk_rows": chunk_rows, "chunks": len(store)},
+                      parts=parts if stream else None, in_memory=None if stream else in_memory)
+
+
+def finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow, rejected_parts,
+               source_info, n_source, n_rows, executor_info, parts=None, in_memory=None) -> RunResult:
+    """Every executor's last steps: detector summaries, validators on ``table``, truth recovery, the result.
+
+    ``parts``: the files of ``scored/`` when chunks were written as they went; ``in_memory``: the scored
+    chunks otherwise (the validators' columns are spread onto them)."""
+    keep = recipe.spec.output.columns
+    validators = recipe.steps["validators"]
     detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
     scores = {s.name: detectors.all_scores(s) for s in detectors.steps}
     flags = {s.name: np.concatenate(detectors.flags[s.name]) for s in detectors.steps}
@@ -555,7 +576,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
         validation[step.name] = {"use": step.component.name, **val.summary}
     stages.done(validators)
     ctx.step = ""
-    if not stream and added:   # in memory the scored table carries the validators' columns too
+    if in_memory is not None and added:   # in memory the scored table carries the validators' columns too
         in_memory = _spread_columns(table, added, in_memory)
 
     truth = {}
@@ -563,11 +584,11 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
         # the last use of the scores: sorted in place (no second copy of them)
         truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []),
                                consume=True)
-    rejected = Table.concat(rejected_parts) if keep_rejected and rejected_parts else None
-    result = RunResult(None if stream else [_keep_columns(p, keep) for p in in_memory], cutflow, rejected,
+    rejected = Table.concat(rejected_parts) if rejected_parts else None
+    result = RunResult(None if in_memory is None else [_keep_columns(p, keep) for p in in_memory], cutflow, rejected,
                        stages.timings, source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary,
-                       validation, truth, {"use": executor, "chunk_rows": chunk_rows, "chunks": len(store)}, validated=table)
-    if stream:
+                       validation, truth, executor_info, validated=table)
+    if parts is not None:
         result.scored_parts = parts
         result.rows["validated"] = len(table)
     return result

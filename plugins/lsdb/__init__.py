@@ -1,0 +1,1 @@
+"""HATS catalogues through LSDB: the lsdb.catalog source, lsdb.crossmatch, HATS output."""
