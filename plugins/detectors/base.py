@@ -63,22 +63,23 @@ class DetectorConfig(Config):
     chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1, description="rows scored per batch (bounds memory)")
     save_model: bool = Field(True, description="save the fitted models under models/<step>/ (under kfold with one "
                              "more model fitted on the whole sample, for new tables)")
-    members: int = Field(1, ge=1, le=50, description="ensemble members: each is the whole detector fitted again with "
-                         "its own training seed (and, under kfold, its own folds), all derived from the run's seed; "
-                         "the score is the median over members of each member's fractional rank among its "
-                         "training-sample scores, so a ranking no longer hangs on one seed (1: a single model set, "
-                         "raw scores)")
-    combine: Literal["median", "mean"] = Field("median", description="how members' fractional ranks are combined "
-                                               "(median: one unlucky member cannot drag a star down; mean: rank "
-                                               "averaging)")
+    members: int = Field(1, ge=1, le=50, description="seed-ensemble members: each is the whole detector fitted again "
+                         "with its own training seeds (and, under kfold, its own folds), all derived from the run's "
+                         "seed; scores are combined from each member's fractional rank among its training-sample "
+                         "scores (see `combine`), so a ranking no longer hangs on one seed (1: one model set, raw "
+                         "scores)")
+    combine: Literal["fisher", "median", "mean"] = Field(
+        "fisher", description="how members' ranks combine: fisher: mean over members of -ln(tail fraction), the "
+        "tail fraction being 1 + 1/n - rank/n (Fisher's method, so a star most members put in their far tail "
+        "stays at the top when one member misses it); median: median rank; mean: rank averaging")
 
     @model_validator(mode="after")
     def _rank_scale_threshold(self) -> "DetectorConfig":
         t = self.threshold
-        if self.members > 1 and t.method == "fixed" and not 0 < float(t.value) <= 1:
-            raise ValueError(f"with members: {self.members} the score is a fractional rank in (0, 1], so a fixed "
-                             f"cut of {t.value:g} would flag nothing or everything; use a cut in (0, 1] or "
-                             "top_fraction")
+        if self.members > 1 and t.method == "fixed" and self.combine != "fisher" and not 0 < float(t.value) <= 1:
+            raise ValueError(f"with members: {self.members} and combine: {self.combine} the score is a fractional "
+                             f"rank in (0, 1], so a fixed cut of {t.value:g} would flag nothing or everything; use "
+                             "a cut in (0, 1] or top_fraction")
         return self
 
 
@@ -194,7 +195,10 @@ class FittedEstimatorDetector(FittedDetector):
         fig = reconstruction_figure(X[rows], recon, np.asarray(flag, bool)[rows], self.features, units,
                                     f"{self.step} ({self.component.name}): inputs vs reconstructions")
         shown = f"a random sample of {len(rows)}" if len(rows) < len(X) else f"all {len(rows)}"
-        if self.policy == "kfold":
+        if self.policy == "kfold" and self.final is None:
+            which = (f"the model of fold 1 (trained on {model.n_train} rows; for the rows of fold 1 these "
+                     "reconstructions are out-of-fold, for the others in-sample)")
+        elif self.policy == "kfold":
             which = (f"the saved final model (trained on {model.n_train} rows, so for those rows these "
                      "reconstructions are in-sample, while the run's scores are out-of-fold)")
         else:
@@ -268,7 +272,8 @@ class EstimatorDetector(Detector):
                              f"{smallest} rows, and this model needs at least {probe.min_rows}. Use more rows, "
                              "fewer folds or policy fit_all.")
         t0 = time.perf_counter()
-        want_final = cfg.policy == "kfold" and cfg.save_model
+        # a seed ensemble scores new rows with the fold model their id hashes to (see members.py): no final model
+        want_final = cfg.policy == "kfold" and cfg.save_model and cfg.members == 1
         n_fits = cfg.members * (len(plans[0]) + int(want_final))
         fitted_members = []
         with ctx.progress(f"{step}: fitting {n_fits} model(s)", total=n_fits) as advance:
@@ -282,11 +287,16 @@ class EstimatorDetector(Detector):
         first = fitted_members[0]
         summary = {"policy": cfg.policy, "policy_description": policy_text, "features": list(cfg.features),
                    "n_models": len(plans[0]), "training_sample_rows": int(len(sample)),
-                   "n_usable_training_rows": int(usable.sum()), "train_rows_per_model": [int(t.sum()) for t in plans[0]],
+                   "n_usable_training_rows": int(usable.sum()),
+                   "train_rows_per_model": [int(t.sum()) for t in plans[0]],
                    "fit_seconds": round(time.perf_counter() - t0, 3),
                    "saved_model": ("fold models (each scores the run's rows of its fold, as recorded in fold_"
                                    f"{step}) and a final model on the whole sample for new tables")
                    if cfg.policy == "kfold" else "the single model of the run (the one that produced the scores)"}
+        if cfg.members > 1 and cfg.policy == "kfold":
+            summary["saved_model"] = ("each member's fold models; any row, of the run or of a new table, is scored "
+                                      "by each member's model of the fold its id hashes to (never one that trained "
+                                      "on that row)")
         histories = [(f"fold {i + 1}" if len(first.models) > 1 else "model", m.estimator.history)
                      for i, m in enumerate(first.models) if m.estimator.history]
         if first.final is not None and first.final not in first.models and first.final.estimator.history:
