@@ -75,6 +75,7 @@ def test_toolkit_score_reproduces_the_run(tmp_path, kind):
     out = pd.read_parquet(tmp_path / "rescored" / "scored.parquet")
     np.testing.assert_array_equal(out["score_ae_rescored"], out["score_ae"])
     np.testing.assert_array_equal(out["flag_ae_rescored"], out["flag_ae"])
+    np.testing.assert_array_equal(out["votes_ae_rescored"], out["votes_ae"])   # the recipe's seed ensemble
     assert summary["rows"] == 20_000
 
 
@@ -283,6 +284,8 @@ def test_toolkit_score_reproduces_every_builtin_recipe(tmp_path, recipe):
         out = pd.read_parquet(tmp_path / step / "scored.parquet")
         np.testing.assert_array_equal(out[f"score_{step}_rescored"], out[f"score_{step}"])
         np.testing.assert_array_equal(out[f"flag_{step}_rescored"], out[f"flag_{step}"])
+        if f"votes_{step}" in out:      # a seed ensemble: the share of members flagging each star
+            np.testing.assert_array_equal(out[f"votes_{step}_rescored"], out[f"votes_{step}"])
 
 
 def test_a_pickle_listed_as_plain_is_still_refused(gaia_run, tmp_path):

@@ -62,7 +62,8 @@ class DetectorConfig(Config):
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig, description="how flags are chosen")
     chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1, description="rows scored per batch (bounds memory)")
     save_model: bool = Field(True, description="save the fitted models under models/<step>/ (under kfold with one "
-                             "more model fitted on the whole sample, for new tables)")
+                             "more model fitted on the whole sample, for new tables; a seed ensemble scores new "
+                             "tables with its fold models)")
     members: int = Field(1, ge=1, le=50, description="seed-ensemble members: each is the whole detector fitted again "
                          "with its own training seeds (and, under kfold, its own folds), all derived from the run's "
                          "seed; scores are combined from each member's fractional rank among its training-sample "
