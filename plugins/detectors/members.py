@@ -66,7 +66,7 @@ def spearman_matrix(scores: np.ndarray) -> np.ndarray:
 
 
 class FittedMembers(FittedDetector):
-    """N fitted members of one detector; score = median (or mean) of their fractional ranks."""
+    """N fitted members of one detector; the score combines their fractional ranks (see ``combine``)."""
 
     def __init__(self, members: list[FittedEstimatorDetector], references: list[np.ndarray], combine: str,
                  summary: dict | None = None) -> None:
