@@ -205,7 +205,7 @@ class Detector(Component):
         flag = apply_cut(score, cut, cfg.upper if cfg is not None else None) if not hasattr(fitted, "flag") \
             else np.asarray(fitted.flag(table.with_columns(extra)), bool)
         if hasattr(fitted, "flag_columns"):   # per-row columns that need the cut (ensemble members' votes)
-            step = ctx.step.split(".", 1)[-1] if ctx.step else self.name.split(".")[-1]
+            step = ctx.step_name(self.name.split(".")[-1])
             flagged = table.with_columns(extra).with_columns(Columns().add(f"flag_{step}", flag))
             votes = fitted.flag_columns(flagged, cut)
             for name in votes.names():
