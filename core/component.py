@@ -186,6 +186,8 @@ class FittedDetector:
     # Optional: ``flag(table)`` -> bool per row, a detector's own flag rule (e.g. "member of a
     # group"), used instead of the threshold; ``figures(table, ctx)`` draws figures once the flags
     # are known (``table``: the rows validators see, with ``score_<step>`` and ``flag_<step>``).
+    # ``columns_at_cut(table, cut)`` -> Columns, per-row columns that need the run's numeric cut (a seed
+    # ensemble's share of members that flag the row); ``table`` has ``score_<step>`` and ``flag_<step>``.
 
 
 class Detector(Component):
@@ -256,6 +258,12 @@ class Detector(Component):
         cut = threshold_cut(score, cfg) if cfg is not None else None
         flag = apply_cut(score, cut, cfg.upper if cfg is not None else None) if not hasattr(fitted, "flag") \
             else np.asarray(fitted.flag(table.with_columns(extra)), bool)
+        if hasattr(fitted, "columns_at_cut"):   # per-row columns that need the cut (ensemble members' votes)
+            step = ctx.step_name(self.name.split(".")[-1])
+            flagged = table.with_columns(extra).with_columns(Columns().add(f"flag_{step}", flag))
+            votes = fitted.columns_at_cut(flagged, cut)
+            for name in votes.names():
+                extra.data[name], extra.info[name] = votes.data[name], votes.info[name]
         summary = {**fitted.summary, "threshold": threshold_record(cfg, cut)}
         from .figures import score_histogram_figure
 

@@ -152,7 +152,7 @@ def render_report(folder: Path, manifest: dict, cutflow: pd.DataFrame, candidate
                          f"<figcaption>{html.escape(fig.get('caption') or fig['file'])}</figcaption></figure>")
     if candidates is not None and len(candidates):
         lead = [candidates.id_column, *[c for c in candidates.columns if c in ("name", "star_name")],
-                *[c for c in candidates.columns if (is_score(c) or is_flag(c))]]
+                *[c for c in candidates.columns if (is_score(c) or is_flag(c) or c.startswith("votes_"))]]
         rest = [c for c in candidates.columns if c not in lead and not c.startswith("cov_")]
         cols = (lead + rest)[:16]
         parts += [f"<h2>Top candidates</h2><p>The first 50 of {len(candidates)}, {len(cols)} of their "

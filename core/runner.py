@@ -42,7 +42,7 @@ from .scores import flag_column, is_score, score_column
 
 REJECTED_BY = "rejected_by"
 VALIDATION_PURPOSE = "validation"  # streamed runs: the seeded sample validators and figures see
-DETECTOR_PREFIXES = ("score_", "flag_", "fold_", "insample_")
+DETECTOR_PREFIXES = ("score_", "flag_", "fold_", "insample_", "votes_")
 
 
 @dataclass
@@ -346,6 +346,8 @@ class Detectors:
                 else:
                     self.flags[step.name].append(np.zeros(len(chunk), bool) if flag is None else flag)
                 chunk = chunk.with_columns(_detector_columns(step, fitted, chunk, score, flag, extra))
+                if flags and hasattr(fitted, "columns_at_cut"):   # columns that need the cut (ensemble votes)
+                    chunk = chunk.with_columns(fitted.columns_at_cut(chunk, self.cuts.get(step.name)))
         return chunk
 
     def all_scores(self, step: Step) -> np.ndarray:

@@ -75,6 +75,7 @@ def test_toolkit_score_reproduces_the_run(tmp_path, kind):
     out = pd.read_parquet(tmp_path / "rescored" / "scored.parquet")
     np.testing.assert_array_equal(out["score_ae_rescored"], out["score_ae"])
     np.testing.assert_array_equal(out["flag_ae_rescored"], out["flag_ae"])
+    np.testing.assert_array_equal(out["votes_ae_rescored"], out["votes_ae"])   # the recipe's seed ensemble
     assert summary["rows"] == 20_000
 
 
@@ -150,11 +151,12 @@ def copy_model(gaia_run, tmp_path):
 
 def test_a_changed_model_file_is_refused(gaia_run, tmp_path):
     model = copy_model(gaia_run, tmp_path)
-    data = bytearray((model / "arrays.npz").read_bytes())
+    arrays = sorted(model.glob("*arrays.npz"))[0]      # arrays.npz, or member0_arrays.npz for a seed ensemble
+    data = bytearray(arrays.read_bytes())
     data[-100] ^= 1
-    (model / "arrays.npz").write_bytes(bytes(data))
+    arrays.write_bytes(bytes(data))
     res = CliRunner().invoke(app, ["score", str(model), str(gaia_run / "scored.parquet"), "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2 and "sha256 differs" in res.output and "arrays.npz" in res.output
+    assert res.exit_code == 2 and "sha256 differs" in res.output and arrays.name in res.output
 
 
 class Boom:
@@ -283,6 +285,8 @@ def test_toolkit_score_reproduces_every_builtin_recipe(tmp_path, recipe):
         out = pd.read_parquet(tmp_path / step / "scored.parquet")
         np.testing.assert_array_equal(out[f"score_{step}_rescored"], out[f"score_{step}"])
         np.testing.assert_array_equal(out[f"flag_{step}_rescored"], out[f"flag_{step}"])
+        if f"votes_{step}" in out:      # a seed ensemble: the share of members flagging each star
+            np.testing.assert_array_equal(out[f"votes_{step}_rescored"], out[f"votes_{step}"])
 
 
 def test_a_pickle_listed_as_plain_is_still_refused(gaia_run, tmp_path):
@@ -297,8 +301,9 @@ def test_a_pickle_listed_as_plain_is_still_refused(gaia_run, tmp_path):
     (model / "m0_model.pkl").write_bytes(payload)
     doc = json.loads((model / "model.json").read_text())
     doc["component"] = "detectors.isolation_forest"
-    doc["state"]["models"][0]["estimator"]["kind"] = "isolation_forest"
-    doc["state"]["models"][0]["objects"] = {"model": "m0_model.pkl"}
+    state = doc["state"]["members"][0] if "members" in doc["state"] else doc["state"]   # a seed ensemble's first
+    state["models"][0]["estimator"]["kind"] = "isolation_forest"
+    state["models"][0]["objects"] = {"model": "m0_model.pkl"}
     doc["files"]["m0_model.pkl"] = {"sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload),
                                     "pickle": False}
     (model / "model.json").write_text(json.dumps(doc))

@@ -28,6 +28,7 @@ import time
 from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import model_validator
 
 from toolkit.core import (Columns, Config, Detector, Field, FittedDetector, StageError, Table, ThresholdConfig,
                           fold_of, sample_hash, unit_interval)
@@ -63,7 +64,26 @@ class DetectorConfig(Config):
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig, description="how flags are chosen")
     chunk_rows: int = Field(DEFAULT_CHUNK_ROWS, ge=1, description="rows scored per batch (bounds memory)")
     save_model: bool = Field(True, description="save the fitted models under models/<step>/ (under kfold with one "
-                             "more model fitted on the whole sample, for new tables)")
+                             "more model fitted on the whole sample, for new tables; a seed ensemble scores new "
+                             "tables with its fold models)")
+    members: int = Field(1, ge=1, le=50, description="seed-ensemble members: each is the whole detector fitted again "
+                         "with its own training seeds (and, under kfold, its own folds), all derived from the run's "
+                         "seed; scores are combined from each member's fractional rank among its training-sample "
+                         "scores (see `combine`), so a ranking no longer hangs on one seed (1: one model set, raw "
+                         "scores)")
+    combine: Literal["fisher", "median", "mean"] = Field(
+        "fisher", description="how members' ranks combine: fisher: mean over members of -ln(tail fraction), the "
+        "tail fraction being 1 + 1/n - rank/n (Fisher's method, so a star most members put in their far tail "
+        "stays at the top when one member misses it); median: median rank; mean: rank averaging")
+
+    @model_validator(mode="after")
+    def _rank_scale_threshold(self) -> "DetectorConfig":
+        t = self.threshold
+        if self.members > 1 and t.method == "fixed" and self.combine != "fisher" and not 0 < float(t.value) <= 1:
+            raise ValueError(f"with members: {self.members} and combine: {self.combine} the score is a fractional "
+                             f"rank in (0, 1], so a fixed cut of {t.value:g} would flag nothing or everything; use "
+                             "a cut in (0, 1] or top_fraction")
+        return self
 
 
 class FittedEstimatorDetector(FittedDetector):
@@ -72,17 +92,23 @@ class FittedEstimatorDetector(FittedDetector):
     def __init__(self, *, component: type["EstimatorDetector"], step: str, features: list[str], policy: str,
                  folds: int, train_fraction: float, nan_policy: str, seed: int, sample_limit: int | None,
                  models: list[FittedModel], final: FittedModel | None, chunk_rows: int,
-                 score_description: str = "", summary: dict | None = None) -> None:
+                 score_description: str = "", summary: dict | None = None, member: int = 0) -> None:
         self.component, self.step, self.features = component, step, list(features)
         self.policy, self.folds, self.train_fraction = policy, folds, train_fraction
         self.nan_policy, self.seed, self.sample_limit = nan_policy, seed, sample_limit
         self.models, self.final, self.chunk_rows = models, final, chunk_rows
         self.score_description = score_description
         self.summary = dict(summary or {})
+        self.member = member   # ensemble member (0: the run's own folds, as a single-member detector)
 
     @property
     def fold_column(self) -> str:
         return f"fold_{self.step}"
+
+    @property
+    def fold_salt(self) -> str:
+        """The hash purpose of the kfold split: member 0 keeps the single detector's, others draw their own."""
+        return fold_salt(self.step, self.member)
 
     # -- which model scores a row ------------------------------------------
     def _in_sample(self, table: Table) -> np.ndarray:
@@ -95,7 +121,7 @@ class FittedEstimatorDetector(FittedDetector):
         ids = table.data[table.id_column].to_numpy()
         insample = np.zeros(len(table), bool)
         if self.policy == "kfold":
-            fold = fold_of(ids, self.seed, f"fold:{self.step}", self.folds)
+            fold = fold_of(ids, self.seed, self.fold_salt, self.folds)
             what = f"fold whose model scores the row (0..{self.folds - 1}; that model never trained on it)"
         else:
             fold = np.zeros(len(table), np.int16)
@@ -125,7 +151,8 @@ class FittedEstimatorDetector(FittedDetector):
         return out
 
     # -- saving ---------------------------------------------------------------
-    def save(self, files) -> dict:
+    def save(self, files, prefix: str = "") -> dict:
+        """Write the models' arrays (and skops/pickle objects) under file names starting with ``prefix``."""
         models = self.models + ([self.final] if self.final is not None and self.final not in self.models else [])
         arrays, entries = {}, []
         for i, model in enumerate(models):
@@ -134,7 +161,7 @@ class FittedEstimatorDetector(FittedDetector):
             arrays.update({f"m{i}/preprocess/{k}": v for k, v in pre["arrays"].items()})
             objects = {}
             for name, obj in (est.get("objects") or {}).items():
-                fname = f"m{i}_{name}"
+                fname = f"{prefix}m{i}_{name}"
                 if self.component.objects_format == "skops":
                     files.write_sklearn(fname + ".skops", obj)
                     objects[name] = fname + ".skops"
@@ -146,9 +173,10 @@ class FittedEstimatorDetector(FittedDetector):
             entries.append({"estimator": {"kind": model.estimator.kind, "params": est.get("params", {})},
                             "preprocess": pre["params"], "objects": objects, "n_train": model.n_train,
                             "history": model.estimator.history, "versions": model.estimator.versions()})
-        files.write_arrays("arrays.npz", arrays)
+        files.write_arrays(f"{prefix}arrays.npz", arrays)
         final_index = models.index(self.final) if self.final is not None else None
-        return {"step": self.step, "features": self.features, "policy": self.policy, "folds": self.folds,
+        extra = {"arrays_file": f"{prefix}arrays.npz", "member": self.member} if prefix or self.member else {}
+        return {**extra, "step": self.step, "features": self.features, "policy": self.policy, "folds": self.folds,
                 "train_fraction": self.train_fraction, "nan_policy": self.nan_policy, "seed": self.seed,
                 "sample_limit": None if self.sample_limit is None else str(self.sample_limit),
                 "chunk_rows": self.chunk_rows, "n_fold_models": len(self.models), "final": final_index,
@@ -170,7 +198,10 @@ class FittedEstimatorDetector(FittedDetector):
         fig = reconstruction_figure(X[rows], recon, np.asarray(flag, bool)[rows], self.features, units,
                                     f"{self.step} ({self.component.name}): inputs vs reconstructions")
         shown = f"a random sample of {len(rows)}" if len(rows) < len(X) else f"all {len(rows)}"
-        if self.policy == "kfold":
+        if self.policy == "kfold" and self.final is None:
+            which = (f"the model of fold 1 (trained on {model.n_train} rows; for the rows of fold 1 these "
+                     "reconstructions are out-of-fold, for the others in-sample)")
+        elif self.policy == "kfold":
             which = (f"the saved final model (trained on {model.n_train} rows, so for those rows these "
                      "reconstructions are in-sample, while the run's scores are out-of-fold)")
         else:
@@ -178,6 +209,11 @@ class FittedEstimatorDetector(FittedDetector):
         ctx.save_figure(fig, "reconstruction", caption=(
             f"Inputs (x) against reconstructions (y) per feature for {shown} rows of {step_label(self)}, "
             f"reconstructed by {which}; 2D histograms with log colour, dashed line y = x, flagged rows in red."))
+
+
+def fold_salt(step: str, member: int) -> str:
+    """Hash purpose of a step's kfold split; member 0's is the single detector's, so members: 1 changes nothing."""
+    return f"fold:{step}" if member == 0 else f"fold:{step}:member{member}"
 
 
 def step_label(fitted: FittedEstimatorDetector) -> str:
@@ -201,7 +237,7 @@ class EstimatorDetector(Detector):
         raise NotImplementedError
 
     # ------------------------------------------------------------------
-    def fit(self, sample: Table, ctx: RunContext) -> FittedEstimatorDetector:
+    def fit(self, sample: Table, ctx: RunContext) -> FittedDetector:
         cfg = self.config
         step = ctx.step_name(self.name.split(".")[-1])
         if cfg.max_train_rows is not None and len(sample) > cfg.max_train_rows:
@@ -229,9 +265,9 @@ class EstimatorDetector(Detector):
                              "(or none finite); they carry no information (often a fill value or a failed upstream "
                              "step). Remove them from `features` or fix the column.")
         ids = sample.data[sample.id_column].to_numpy()
-        plan = self._plan(ids, usable, step, ctx.seed)
+        plans = [self._plan(ids, usable, step, ctx.seed, m) for m in range(cfg.members)]
         probe = self.make_estimator()
-        smallest = min((int(t.sum()) for t in plan), default=0)
+        smallest = min((int(t.sum()) for plan in plans for t in plan), default=0)
         if smallest < probe.min_rows:
             dropped = f" ({n_bad} dropped for NaN/inf)" if cfg.nan_policy == "drop" and n_bad else ""
             raise StageError(f"detector '{step}' ({self.name}) has too few rows: {int(usable.sum())} usable of "
@@ -239,50 +275,75 @@ class EstimatorDetector(Detector):
                              f"{smallest} rows, and this model needs at least {probe.min_rows}. Use more rows, "
                              "fewer folds or policy fit_all.")
         t0 = time.perf_counter()
-        want_final = cfg.policy == "kfold" and cfg.save_model
-        n_fits = len(plan) + int(want_final)
-        models = []
+        # a seed ensemble scores new rows with the fold model their id hashes to (see members.py): no final model
+        want_final = cfg.policy == "kfold" and cfg.save_model and cfg.members == 1
+        n_fits = cfg.members * (len(plans[0]) + int(want_final))
+        fitted_members = []
         with ctx.progress(f"{step}: fitting {n_fits} model(s)", total=n_fits) as advance:
-            for i, train in enumerate(plan):
-                models.append(FittedModel.fit(X[train], cfg.features, self.make_estimator(),
-                                              nan_policy=cfg.nan_policy, seed=ctx.step_seed(f"fold{i}")))
-                advance(1)
-            final = models[0] if cfg.policy != "kfold" else None
-            if want_final:
-                final = FittedModel.fit(X[usable], cfg.features, self.make_estimator(), nan_policy=cfg.nan_policy,
-                                        seed=ctx.step_seed("final"))
-                advance(1)
+            for m, plan in enumerate(plans):
+                fitted_members.append(self._fit_member(m, plan, X, usable, want_final, step, ctx, limit, advance))
         policy_text = describe_policy(cfg.policy, folds=cfg.folds, train_fraction=cfg.train_fraction,
                                       max_train_rows=cfg.max_train_rows)
         description = f"{self.score_meaning(len(cfg.features))}; {policy_text}"
         if cfg.nan_policy == "drop":
             description += "; rows with NaN/inf features: NaN"
+        first = fitted_members[0]
         summary = {"policy": cfg.policy, "policy_description": policy_text, "features": list(cfg.features),
-                   "n_models": len(plan), "training_sample_rows": int(len(sample)),
-                   "n_usable_training_rows": int(usable.sum()), "train_rows_per_model": [int(t.sum()) for t in plan],
+                   "n_models": len(plans[0]), "training_sample_rows": int(len(sample)),
+                   "n_usable_training_rows": int(usable.sum()),
+                   "train_rows_per_model": [int(t.sum()) for t in plans[0]],
                    "fit_seconds": round(time.perf_counter() - t0, 3),
                    "saved_model": ("fold models (each scores the run's rows of its fold, as recorded in fold_"
                                    f"{step}) and a final model on the whole sample for new tables")
                    if cfg.policy == "kfold" else "the single model of the run (the one that produced the scores)"}
-        histories = [(f"fold {i + 1}" if len(plan) > 1 else "model", m.estimator.history)
-                     for i, m in enumerate(models) if m.estimator.history]
-        if final is not None and final not in models and final.estimator.history:
-            histories.append(("final", final.estimator.history))
+        if cfg.members > 1 and cfg.policy == "kfold":
+            summary["saved_model"] = ("each member's fold models; any row, of the run or of a new table, is scored "
+                                      "by each member's model of the fold its id hashes to (never one that trained "
+                                      "on that row)")
+        histories = [(f"fold {i + 1}" if len(first.models) > 1 else "model", m.estimator.history)
+                     for i, m in enumerate(first.models) if m.estimator.history]
+        if first.final is not None and first.final not in first.models and first.final.estimator.history:
+            histories.append(("final", first.final.estimator.history))
         if histories:
             summary["epochs_run"] = {label: h["epochs_run"] for label, h in histories}
+            which = " of member 1 (the others train alike with their own seeds)" if cfg.members > 1 else ""
             ctx.save_figure(loss_curves_figure(histories, f"{step} ({self.name}) loss"), "loss_curves",
                             caption=f"Training (solid) and validation (dashed) loss per epoch for each model of "
-                                    f"{step}; thin vertical lines mark the best validation epoch (weights kept).")
+                                    f"{step}{which}; thin vertical lines mark the best validation epoch (weights "
+                                    "kept).")
+        for fitted in fitted_members:
+            fitted.score_description, fitted.summary = description, dict(summary)
+        if cfg.members == 1:
+            return first
+        from .members import FittedMembers
+
+        return FittedMembers.fit(fitted_members, sample, cfg.combine, summary)
+
+    def _fit_member(self, member: int, plan: list[np.ndarray], X: np.ndarray, usable: np.ndarray, want_final: bool,
+                    step: str, ctx, limit: int | None, advance) -> FittedEstimatorDetector:
+        """One member: a model per training mask of ``plan`` (+ a final model). Member 0 is the single detector."""
+        cfg = self.config
+        salt = "" if member == 0 else f"member{member}:"
+        models = []
+        for i, train in enumerate(plan):
+            models.append(FittedModel.fit(X[train], cfg.features, self.make_estimator(),
+                                          nan_policy=cfg.nan_policy, seed=ctx.step_seed(f"{salt}fold{i}")))
+            advance(1)
+        final = models[0] if cfg.policy != "kfold" else None
+        if want_final:
+            final = FittedModel.fit(X[usable], cfg.features, self.make_estimator(), nan_policy=cfg.nan_policy,
+                                    seed=ctx.step_seed(f"{salt}final"))
+            advance(1)
         return FittedEstimatorDetector(
             component=type(self), step=step, features=cfg.features, policy=cfg.policy, folds=cfg.folds,
             train_fraction=cfg.train_fraction, nan_policy=cfg.nan_policy, seed=ctx.seed, sample_limit=limit,
-            models=models, final=final, chunk_rows=cfg.chunk_rows, score_description=description, summary=summary)
+            models=models, final=final, chunk_rows=cfg.chunk_rows, member=member)
 
-    def _plan(self, ids: np.ndarray, usable: np.ndarray, step: str, seed: int) -> list[np.ndarray]:
+    def _plan(self, ids: np.ndarray, usable: np.ndarray, step: str, seed: int, member: int = 0) -> list[np.ndarray]:
         """Boolean training masks over the sample, one per model that scores the run's rows."""
         cfg = self.config
         if cfg.policy == "kfold":
-            fold = fold_of(ids, seed, f"fold:{step}", cfg.folds)
+            fold = fold_of(ids, seed, fold_salt(step, member), cfg.folds)
             return [usable & (fold != j) for j in range(cfg.folds)]
         if cfg.policy == "train_fraction":
             return [usable & (unit_interval(ids, seed, f"split:{step}") < cfg.train_fraction)]
@@ -290,8 +351,17 @@ class EstimatorDetector(Detector):
 
     # -- loading ------------------------------------------------------------
     @classmethod
-    def load(cls, files, state: dict) -> FittedEstimatorDetector:
-        arrays = files.read_arrays("arrays.npz")
+    def load(cls, files, state: dict) -> FittedDetector:
+        if "members" in state:     # a seed ensemble (members > 1)
+            from .members import FittedMembers
+
+            return FittedMembers.load(cls, files, state)
+        return cls.load_single(files, state)
+
+    @classmethod
+    def load_single(cls, files, state: dict) -> FittedEstimatorDetector:
+        """One model set (a single detector, or one member of an ensemble)."""
+        arrays = files.read_arrays(state.get("arrays_file", "arrays.npz"))
         models = []
         for i, entry in enumerate(state["models"]):
             est_arrays = {k.split("/", 2)[2]: v for k, v in arrays.items() if k.startswith(f"m{i}/estimator/")}
@@ -314,4 +384,5 @@ class EstimatorDetector(Detector):
             component=cls, step=state["step"], features=state["features"], policy=state["policy"],
             folds=int(state["folds"]), train_fraction=float(state["train_fraction"]), nan_policy=state["nan_policy"],
             seed=int(state["seed"]), sample_limit=None if limit is None else int(limit), models=models[:n_fold],
-            final=final, chunk_rows=int(state["chunk_rows"]), score_description=state.get("score_description", ""))
+            final=final, chunk_rows=int(state["chunk_rows"]), score_description=state.get("score_description", ""),
+            member=int(state.get("member", 0)))

@@ -116,8 +116,9 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
         rule = "the model's own flag rule, as in the run"
     step = name or doc.get("step") or doc["component"]
     score_col, flag_col = score_column(step), flag_column(step)
+    suffix = ""
     if score_col in source.columns or flag_col in source.columns:   # a run's own table: keep its scores
-        score_col, flag_col = f"{score_col}_rescored", f"{flag_col}_rescored"
+        score_col, flag_col, suffix = f"{score_col}_rescored", f"{flag_col}_rescored", "_rescored"
 
     out_dir.mkdir(parents=True, exist_ok=True)
     flagged_parts, start = [], 0
@@ -132,6 +133,10 @@ def score_saved_model(model_dir: Path | str, table_path: Path | str, out_dir: Pa
                 df = t.data
                 df[score_col] = scores[start:start + len(df)]
                 df[flag_col] = flags[start:start + len(df)]
+                if hasattr(fitted, "columns_at_cut"):     # a seed ensemble: share of members flagging each row
+                    votes = fitted.columns_at_cut(t, cut)
+                    for col in votes.names():
+                        df[col + suffix] = votes.data[col]
                 start += len(df)
                 flagged_parts.append(df[df[flag_col]])
                 batch = pa.Table.from_pandas(df, preserve_index=False)
