@@ -156,7 +156,7 @@ def main() -> None:
             for n in map(int, sizes):
                 out = work / f"{executor}-{n}"
                 res = run_once(n, executor, args.chunk_rows, out, args.reference_fraction, args.stages)
-                report(n, executor, res, fixed)
+                report(n, executor, res, fixed if executor == "memory" else None)
                 shutil.rmtree(out, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
