@@ -64,6 +64,16 @@ def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
     assert not (dask / ".work").exists()
 
 
+def test_a_source_fallback_is_announced_and_gives_the_stream_answers(tmp_path, cluster):  # noqa: F811
+    fallback = ["source={use: gaia.archive, with: {query: 'SELECT TOP 10 * FROM gaiadr3.gaia_source', "
+                "url: 'http://127.0.0.1:9/tap'}, fallback: {use: gaia.mock, with: {n_stars: 6000}}}"]
+    stream, m1 = run(tmp_path, "stream", "stream", sets=fallback)
+    dask, m2 = run(tmp_path, "dask", "dask", sets=[*fallback, f"executor.scheduler={cluster}"])
+    assert m2["source"]["fallback_used"] and m2["source"]["fallback"] == "gaia.mock"
+    assert m2["source"]["use"] == m1["source"]["use"] == "gaia.archive" and m2["mock"]
+    pd.testing.assert_frame_equal(scored(stream), scored(dask))
+
+
 def test_an_error_on_a_worker_names_the_step_and_publishes_nothing(tmp_path, cluster):  # noqa: F811
     with pytest.raises(StageError, match=r"\[cuts.1 'fast', cut.expr\].*'v_xx'"):
         run(tmp_path, "out", "dask", sets=[f"executor.scheduler={cluster}", "cuts.1.with.expr=v_xx > 0"])
