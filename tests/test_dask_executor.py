@@ -22,7 +22,7 @@ name: small
 seed: 7
 source: {use: gaia.mock, with: {n_stars: 6000}}
 cuts:
-  - {use: gaia.parallax_quality, with: {min_parallax: 10, min_parallax_over_error: 10}}
+  - {use: gaia.parallax_quality, with: {min_parallax: 11, min_parallax_over_error: 10}}
   - {use: cut.expr, name: fast, with: {expr: "v_x > -400"}, after_features: true}
 features:
   - {use: kinematics.distance, with: {zero_point: null}}
@@ -47,8 +47,8 @@ def run(tmp_path, name, executor, recipe=None, sets=(), registry=None):
 
 
 def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
-    stream, m1 = run(tmp_path, "stream", "stream")
-    dask, m2 = run(tmp_path, "dask", "dask", sets=[f"executor.scheduler={cluster}"])
+    stream, m1 = run(tmp_path, "stream", "stream", sets=["output.write_rejected=true"])
+    dask, m2 = run(tmp_path, "dask", "dask", sets=[f"executor.scheduler={cluster}", "output.write_rejected=true"])
     a, b = scored(stream), scored(dask)
     assert len(a) > 3000 and a["flag_forest"].sum() > 10
     pd.testing.assert_frame_equal(a, b)      # every column: ids, features, scores, folds, flags
@@ -61,6 +61,9 @@ def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
     assert m2["executor"]["use"] == "dask" and m2["executor"]["workers"] == 2
     assert m2["executor"]["chunks"] == m1["executor"]["chunks"] == 4
     assert m2["notes"] == m1["notes"]        # training sample, frame notes recorded on the workers
+    rejected = pd.read_parquet(dask / "rejected.parquet")
+    assert len(rejected) == m2["rows"]["source"] - m2["rows"]["after_cuts"] > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(stream / "rejected.parquet"), rejected)
     assert not (dask / ".work").exists()
 
 
