@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
