@@ -58,6 +58,7 @@ def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
         assert m1[key] == m2[key], key
     assert m1["detectors"]["forest"]["threshold"] == m2["detectors"]["forest"]["threshold"]
     assert m2["executor"]["use"] == "dask" and m2["executor"]["workers"] == 2
+    assert m2["executor"]["dashboard"].startswith("http") and len(m2["executor"]["worker_peak_rss_mb"]) == 2
     assert m2["executor"]["chunks"] == m1["executor"]["chunks"] == 4
     assert m2["notes"] == m1["notes"]        # training sample, frame notes recorded on the workers
     rejected = pd.read_parquet(dask / "rejected.parquet")
