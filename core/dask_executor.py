@@ -20,6 +20,7 @@ Every partition is a task, never scattered data, so a dead worker's partitions a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 from contextlib import contextmanager
@@ -145,17 +146,19 @@ def partition_loaders(recipe, stages, chunk_rows: int, folder: Path, info: dict)
     reader = SourceReader(recipe, stages, "stream", chunk_rows)
     chunks = reader._chunks(step) if step is not recipe.source else iter(reader)
     folder.mkdir(parents=True, exist_ok=True)
+    first = next(chunks, None)     # reading it settles a fallback: the step that made the rows is known
+    if step is recipe.source:
+        info.update(reader.info)
+        step = getattr(reader, "step", step)
 
     def spilled():
-        for i, chunk in enumerate(chunks):
+        for i, chunk in enumerate(chunks if first is None else itertools.chain([first], chunks)):
             path = folder / f"source-{i:06d}.arrow"
             try:
                 chunk.data.to_feather(path, compression="uncompressed")
             except OSError as exc:
                 raise StageError(f"cannot write the source chunk '{path}': {exc} (is the disk full?)") from exc
             yield SpilledChunk(str(path), dict(chunk.info), chunk.id_column, dict(chunk.meta))
-        if step is recipe.source:
-            info.update(reader.info)
 
     return step, spilled()
 

@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -22,7 +21,7 @@ name: small
 seed: 7
 source: {use: gaia.mock, with: {n_stars: 6000}}
 cuts:
-  - {use: gaia.parallax_quality, with: {min_parallax: 10, min_parallax_over_error: 10}}
+  - {use: gaia.parallax_quality, with: {min_parallax: 11, min_parallax_over_error: 10}}
   - {use: expr.cut, name: fast, with: {expr: "v_x > -400"}, after_features: true}
 features:
   - {use: gaia.distance, with: {zero_point: null}}
@@ -47,8 +46,8 @@ def run(tmp_path, name, executor, recipe=None, sets=(), registry=None):
 
 
 def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
-    stream, m1 = run(tmp_path, "stream", "stream")
-    dask, m2 = run(tmp_path, "dask", "dask", sets=[f"executor.scheduler={cluster}"])
+    stream, m1 = run(tmp_path, "stream", "stream", sets=["output.write_rejected=true"])
+    dask, m2 = run(tmp_path, "dask", "dask", sets=[f"executor.scheduler={cluster}", "output.write_rejected=true"])
     a, b = scored(stream), scored(dask)
     assert len(a) > 3000 and a["flag_forest"].sum() > 10
     pd.testing.assert_frame_equal(a, b)      # every column: ids, features, scores, folds, flags
@@ -59,9 +58,23 @@ def test_dask_equals_stream_row_for_row(tmp_path, cluster):  # noqa: F811
         assert m1[key] == m2[key], key
     assert m1["detectors"]["forest"]["threshold"] == m2["detectors"]["forest"]["threshold"]
     assert m2["executor"]["use"] == "dask" and m2["executor"]["workers"] == 2
+    assert m2["executor"]["dashboard"].startswith("http") and len(m2["executor"]["worker_peak_rss_mb"]) == 2
     assert m2["executor"]["chunks"] == m1["executor"]["chunks"] == 4
     assert m2["notes"] == m1["notes"]        # training sample, frame notes recorded on the workers
+    rejected = pd.read_parquet(dask / "rejected.parquet")
+    assert len(rejected) == m2["rows"]["source"] - m2["rows"]["after_cuts"] > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(stream / "rejected.parquet"), rejected)
     assert not (dask / ".work").exists()
+
+
+def test_a_source_fallback_is_announced_and_gives_the_stream_answers(tmp_path, cluster):  # noqa: F811
+    fallback = ["source={use: gaia.archive, with: {query: 'SELECT TOP 10 * FROM gaiadr3.gaia_source', "
+                "url: 'http://127.0.0.1:9/tap'}, fallback: {use: gaia.mock, with: {n_stars: 6000}}}"]
+    stream, m1 = run(tmp_path, "stream", "stream", sets=fallback)
+    dask, m2 = run(tmp_path, "dask", "dask", sets=[*fallback, f"executor.scheduler={cluster}"])
+    assert m2["source"]["fallback_used"] and m2["source"]["fallback"] == "gaia.mock"
+    assert m2["source"]["use"] == m1["source"]["use"] == "gaia.archive" and m2["mock"]
+    pd.testing.assert_frame_equal(scored(stream), scored(dask))
 
 
 def test_an_error_on_a_worker_names_the_step_and_publishes_nothing(tmp_path, cluster):  # noqa: F811

@@ -10,7 +10,7 @@ partition (``partitions``), so each worker reads its own pixel.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
 from toolkit.core import (ColumnInfo, Config, Field, Source, SourceUnavailable, StageError, Table, hats_units,
                           rechunk)
@@ -32,8 +32,8 @@ class Cone(Config):
 
 class Box(Config):
     shape: Literal["box"]
-    ra: tuple[float, float] = Field(description="right ascension range [from, to], deg (may wrap through 0)")
-    dec: tuple[float, float] = Field(description="declination range [low, high], deg")
+    ra: tuple[float, float] = Field(description="right ascension range (from, to), deg (may wrap through 0)")
+    dec: tuple[float, float] = Field(description="declination range (low, high), deg")
 
     def search(self, lsdb):
         return lsdb.BoxSearch(ra=self.ra, dec=self.dec)
@@ -41,7 +41,7 @@ class Box(Config):
 
 class Polygon(Config):
     shape: Literal["polygon"]
-    vertices: list[tuple[float, float]] = Field(min_length=3, description="[[ra, dec], ...] in deg")
+    vertices: list[tuple[float, float]] = Field(min_length=3, description="list of (ra, dec), deg")
 
     def search(self, lsdb):
         try:
@@ -49,9 +49,6 @@ class Polygon(Config):
         except ImportError as exc:
             raise StageError(f"lsdb.catalog: a polygon region needs lsst-sphgeom ({exc}); pip install "
                              "'toolkit[dask]', or use a cone or a box") from None
-
-
-Region = Annotated[Union[Cone, Box, Polygon], Field(discriminator="shape")]
 
 
 def import_lsdb():
@@ -83,11 +80,12 @@ class LsdbCatalog(Source):
         path: str = Field(description="HATS catalogue (or collection) folder, or a URL such as "
                           "https://data.lsdb.io/hats/gaia_dr3")
         columns: list[str] | None = Field(None, description="columns to read (null: the catalogue's defaults)")
-        region: Region | None = Field(None, description="sky region: {shape: cone, ra, dec, radius_arcsec}, "
-                                      "{shape: box, ra: [a, b], dec: [c, d]} or {shape: polygon, vertices: [[ra, dec], ...]}")
+        region: Cone | Box | Polygon | None = Field(
+            None, discriminator="shape", description="sky region, degrees: {shape: cone, ra, dec, radius_arcsec}, "
+            "{shape: box, ra: (from, to), dec: (low, high)} or {shape: polygon, vertices: list of (ra, dec)}")
         filters: list[tuple[str, str, Any]] = Field(default_factory=list, description="row filters read by the "
-                                                     "Parquet reader, e.g. [[parallax, '>', 10]]; operators "
-                                                     + ", ".join(OPERATORS))
+                                                     "Parquet reader: a list of (column, operator, value), e.g. "
+                                                     "(parallax, '>', 10); operators " + ", ".join(OPERATORS))
         id_column: str | None = Field(None, description=f"stable id column (e.g. source_id); {HEALPIX_INDEX} "
                                       "(the HATS spatial index) when omitted")
         units: dict[str, str] = Field(default_factory=dict, description="units for columns the catalogue leaves "
