@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from toolkit.core import Columns, RunContext, SourceUnavailable, Table, get_registry, sample_hash, unit_interval
+from toolkit.core import (Columns, RunContext, SourceUnavailable, StageError, Table, get_registry, sample_hash,
+                          unit_interval)
 
 N_ROWS = 400            # rows each row-wise check works on
 DETECTOR_ROWS = 1500    # rows a detector is checked on (a mixture needs enough members in its region)
@@ -123,6 +124,10 @@ def _load_source(recipe) -> tuple[object, Table] | tuple[None, None]:
             return step, step.component.load(quiet_ctx(recipe.seed, f"source.{step.name}"))
         except SourceUnavailable:
             continue
+        except StageError:
+            if "path" in step.component.Config.model_fields:   # its files are not on this machine (symbiotic_hats'
+                return None, None                                # HATS catalogues): the recipe gives no cases
+            raise
     return None, None
 
 

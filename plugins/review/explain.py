@@ -3,7 +3,8 @@
 Model folders load through ``toolkit.core.models`` (sha256-checked plain files, never a
 pickle), and only models with a ``reconstruct`` (autoencoder, VAE) can explain. The star is
 explained by the fitted model that scored it in the run (its ``fold_<step>``), so the
-explanation is out-of-fold like the score; a star without a fold gets the final model.
+explanation is out-of-fold like the score; a star without a fold gets the final model. A seed
+ensemble is explained by its member 0, whose folds are the run's ``fold_<step>``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Explainer:
                     from toolkit.core import load_model
 
                     model, _ = load_model(folder)
+                    if getattr(model, "members", None):   # a seed ensemble: its member 0 (the run's fold_<step>)
+                        model = model.members[0]
                     members = getattr(model, "models", None)
                     if not members or not hasattr(members[0].estimator, "reconstruct"):
                         model, why = None, f"the detector of {step} ({doc.get('component')}) has no reconstruction"
