@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
+from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from .errors import TRACEBACK_ENV, ToolkitError, raised_at
@@ -270,7 +271,7 @@ def plugins_show(name: str = typer.Argument(..., help="component name, e.g. dete
     except ToolkitError as exc:
         _fail(exc)
     cls = entry.cls
-    out.print(f"[bold]{cls.name}[/bold] ({entry.kind}, plugin {entry.plugin})\n{cls.summary}")
+    out.print(f"[bold]{escape(cls.name)}[/bold] ({entry.kind}, plugin {escape(entry.plugin)})\n{escape(cls.summary)}")
     import inspect
 
     doc = inspect.getdoc(cls) if vars(cls).get("__doc__") else ""   # the class's own, not a base's
@@ -287,7 +288,7 @@ def plugins_show(name: str = typer.Argument(..., help="component name, e.g. dete
         t.add_column(col, overflow="fold")
     for field_name, f in cls.Config.model_fields.items():
         default = "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
-        t.add_row(field_name, _type_name(f.annotation), default, f.description or "")
+        t.add_row(*(Text(v) for v in (field_name, _type_name(f.annotation), default, f.description or "")))
     out.print(t)
 
 
