@@ -1,6 +1,7 @@
 """HATS catalogues through LSDB: the lsdb.catalog source (pushdown, errors), lsdb.crossmatch, HATS output,
 a recipe over HATS with the stream and dask executors."""
 
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,3 +237,19 @@ def test_symbiotic_recipe_over_hats_finds_what_the_tap_recipe_finds(tmp_path, cl
     cands = {k: set(pd.read_parquet(runs[k][0] / "candidates.parquet")["object_id"]) for k in runs}
     assert cands["tap"] == cands["stream"] == cands["dask"] and cands["tap"]
     assert runs["dask"][1]["validation"]["known"] == runs["tap"][1]["validation"]["known"]
+
+
+def test_hats_paths_in_a_recipe_resolve_against_its_folder_and_urls_stay_urls():
+    """lsdb paths follow the recipe-path rule (toolkit.core.paths); a URL is kept as written."""
+    from toolkit.core import get_registry
+    from toolkit.core.recipe import load_recipe
+
+    recipe = load_recipe("symbiotic_hats", get_registry())
+    folder = Path(recipe.path).parent if getattr(recipe, "path", None) else None
+    source_path = Path(recipe.source.component.config.path)
+    assert source_path.is_absolute() and source_path.parts[-2:] == ("hats", "skymapper_dr2")
+    if folder is not None:
+        assert source_path == folder / "hats" / "skymapper_dr2"
+    url = "https://data.lsdb.io/hats/gaia_dr3"
+    recipe = load_recipe("symbiotic_hats", get_registry(), [f"source.with.path={url}"])
+    assert recipe.source.component.config.path == url

@@ -9,6 +9,8 @@ partition (``partitions``), so each worker reads its own pixel.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import difflib
 from typing import Any, Literal
 
@@ -77,7 +79,7 @@ class LsdbCatalog(Source):
     summary = "A HATS catalogue through LSDB (path or URL): columns, a sky region and row filters read only what is needed."
 
     class Config(Config):
-        path: str = Field(description="HATS catalogue (or collection) folder, or a URL such as "
+        path: str | Path = Field(description="HATS catalogue (or collection) folder, or a URL such as "
                           "https://data.lsdb.io/hats/gaia_dr3")
         columns: list[str] | None = Field(None, description="columns to read (null: the catalogue's defaults)")
         region: Cone | Box | Polygon | None = Field(
@@ -100,7 +102,7 @@ class LsdbCatalog(Source):
         try:
             whole = lsdb.open_catalog(cfg.path, columns="all")
         except Exception as exc:  # noqa: BLE001 - FileNotFoundError, ValueError, a network error...
-            if _is_network(exc) or "://" in cfg.path:   # hats reports an unreachable URL as FileNotFoundError
+            if _is_network(exc) or "://" in str(cfg.path):   # hats reports an unreachable URL as FileNotFoundError
                 raise SourceUnavailable(f"lsdb.catalog: cannot read a HATS catalogue at '{cfg.path}' (unreachable, or no "
                                         f"catalogue there): {type(exc).__name__}: {exc}. Offline, point `path` at a "
                                         "local copy of the catalogue, or declare a fallback source") from None
@@ -151,7 +153,7 @@ class LsdbCatalog(Source):
         info = {name: ColumnInfo(units.get(name)) for name in [HEALPIX_INDEX, *cat.columns]}
         info[HEALPIX_INDEX] = ColumnInfo(None, "HATS spatial index: HEALPix order-29 pixel of the row")
         pixels = cat.get_healpix_pixels()
-        meta = {"mock": cfg.mock, "inputs": {cfg.path: f"HATS, {len(pixels)} partition(s) selected"}}
+        meta = {"mock": cfg.mock, "inputs": {str(cfg.path): f"HATS, {len(pixels)} partition(s) selected"}}
         ctx.record("catalogue", {"path": cfg.path, "partitions": len(pixels), "columns": list(cat.columns),
                                  "region": cfg.region.model_dump() if cfg.region else None,
                                  "filters": [list(f) for f in cfg.filters]})

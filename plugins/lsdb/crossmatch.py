@@ -8,6 +8,8 @@ depends on that row alone: the feature is chunk-pure, and runs per partition on 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import difflib
 
 import numpy as np
@@ -48,7 +50,7 @@ class LsdbCrossmatch(Feature):
     summary = "Nearest neighbour within a radius in a second HATS catalogue (LSDB): its columns and the separation."
 
     class Config(Config):
-        path: str = Field(description="the HATS catalogue to match against (path or URL), ideally with a margin "
+        path: str | Path = Field(description="the HATS catalogue to match against (path or URL), ideally with a margin "
                           "catalogue at least as wide as the radius")
         columns: list[str] = Field(min_length=1, description="its columns to bring over")
         radius_arcsec: float = Field(gt=0, le=3600, description="largest separation of a match, arcsec")
@@ -63,7 +65,7 @@ class LsdbCrossmatch(Feature):
     def compute(self, table: Table, ctx) -> Columns:
         cfg = self.config
         table.require([cfg.ra_column, cfg.dec_column], self.name)
-        right, units = _open_right(cfg.path, cfg.columns)
+        right, units = _open_right(str(cfg.path), cfg.columns)
         units = {**units, **cfg.units}
         ra = table.quantity(cfg.ra_column).to_value("deg") if table.info[cfg.ra_column].unit else table.array(cfg.ra_column)
         dec = table.quantity(cfg.dec_column).to_value("deg") if table.info[cfg.dec_column].unit \
