@@ -20,8 +20,8 @@ from .remote import (GAIA_TAP_URL, TapOptions, auto_async, batches, cache_proble
                      query_key, tap_query, to_source_table)
 from .runfolder import write_table
 from .sampling import fold_of, row_hash, sample_hash, unit_interval
-from .scores import (FLAG_PREFIX, SCORE_PREFIX, flag_column, flag_columns, flag_for, is_flag, is_score, score_column,
-                     score_columns, score_for, step_of)
+from .scores import (FLAG_PREFIX, SCORE_PREFIX, VOTES_PREFIX, flag_column, flag_columns, flag_for, is_flag, is_score,
+                     score_column, score_columns, score_for, step_of, votes_column)
 from .table import ROW_ID, TRUTH_COLUMN, ColumnInfo, Columns, Table
 from .thresholds import ThresholdConfig, apply_cut, threshold_cut
 from .units import column_in, quantity_in
@@ -34,8 +34,8 @@ __all__ = [
     "ToolkitError", "PluginError", "RecipeError", "SourceUnavailable", "StageError", "ModelError", "DeprecatedName",
     # tables, columns, units, the score/flag pairing
     "Table", "Columns", "ColumnInfo", "ROW_ID", "TRUTH_COLUMN", "column_in", "quantity_in", "rechunk",
-    "SCORE_PREFIX", "FLAG_PREFIX", "score_column", "flag_column", "score_for", "flag_for", "step_of", "is_score",
-    "is_flag", "score_columns", "flag_columns",
+    "SCORE_PREFIX", "FLAG_PREFIX", "VOTES_PREFIX", "score_column", "flag_column", "votes_column", "score_for",
+    "flag_for", "step_of", "is_score", "is_flag", "score_columns", "flag_columns",
     # expressions, thresholds, seeded sampling
     "Expression", "ThresholdConfig", "apply_cut", "threshold_cut", "fold_of", "row_hash", "sample_hash",
     "unit_interval",

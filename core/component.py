@@ -260,7 +260,7 @@ class Detector(Component):
             else np.asarray(fitted.flag(table.with_columns(extra)), bool)
         if hasattr(fitted, "columns_at_cut"):   # per-row columns that need the cut (ensemble members' votes)
             step = ctx.step_name(self.name.split(".")[-1])
-            flagged = table.with_columns(extra).with_columns(Columns().add(f"flag_{step}", flag))
+            flagged = table.with_columns(extra).with_columns(Columns().add(flag_column(step), flag))
             votes = fitted.columns_at_cut(flagged, cut)
             for name in votes.names():
                 extra.data[name], extra.info[name] = votes.data[name], votes.info[name]

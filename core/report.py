@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from .scores import is_flag, is_score
+from .scores import VOTES_PREFIX, is_flag, is_score
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -152,7 +152,7 @@ def render_report(folder: Path, manifest: dict, cutflow: pd.DataFrame, candidate
                          f"<figcaption>{html.escape(fig.get('caption') or fig['file'])}</figcaption></figure>")
     if candidates is not None and len(candidates):
         lead = [candidates.id_column, *[c for c in candidates.columns if c in ("name", "star_name")],
-                *[c for c in candidates.columns if (is_score(c) or is_flag(c) or c.startswith("votes_"))]]
+                *[c for c in candidates.columns if (is_score(c) or is_flag(c) or c.startswith(VOTES_PREFIX))]]
         rest = [c for c in candidates.columns if c not in lead and not c.startswith("cov_")]
         cols = (lead + rest)[:16]
         parts += [f"<h2>Top candidates</h2><p>The first 50 of {len(candidates)}, {len(cols)} of their "

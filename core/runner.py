@@ -38,11 +38,11 @@ from .sampling import BottomK, sample_hash, unit_interval
 from .table import TRUTH_COLUMN, Columns, Table
 from .thresholds import apply_cut, threshold_cut, threshold_record
 from .truth import truth_recovery
-from .scores import flag_column, is_score, score_column
+from .scores import FLAG_PREFIX, SCORE_PREFIX, VOTES_PREFIX, flag_column, is_score, score_column
 
 REJECTED_BY = "rejected_by"
 VALIDATION_PURPOSE = "validation"  # streamed runs: the seeded sample validators and figures see
-DETECTOR_PREFIXES = ("score_", "flag_", "fold_", "insample_", "votes_")
+DETECTOR_PREFIXES = (SCORE_PREFIX, FLAG_PREFIX, "fold_", "insample_", VOTES_PREFIX)
 
 
 @dataclass

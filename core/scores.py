@@ -11,6 +11,8 @@ from typing import Iterable
 
 SCORE_PREFIX = "score_"
 FLAG_PREFIX = "flag_"
+#: a seed ensemble's ``votes_<step>``: the share of its members that would flag the row alone
+VOTES_PREFIX = "votes_"
 
 
 def score_column(step: str) -> str:
@@ -21,6 +23,11 @@ def score_column(step: str) -> str:
 def flag_column(step: str) -> str:
     """``flag_<step>``: the step's boolean flag column."""
     return f"{FLAG_PREFIX}{step}"
+
+
+def votes_column(step: str) -> str:
+    """``votes_<step>``: the share of a seed ensemble's members whose own score reaches the step's cut."""
+    return f"{VOTES_PREFIX}{step}"
 
 
 def is_score(column: str) -> bool:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.core import Columns, FittedDetector, Table
+from toolkit.core import Columns, FittedDetector, Table, flag_column, votes_column
 
 from .base import FittedEstimatorDetector
 from .ensemble import fractional_rank
@@ -139,7 +139,7 @@ class FittedMembers(FittedDetector):
         with np.errstate(invalid="ignore"):
             votes = (values >= cut).sum(axis=1) if cut is not None else np.zeros(len(table), int)
         fraction = np.where(np.isfinite(values).all(axis=1), votes / n, np.nan)
-        flag = table.data.get(f"flag_{self.step}")
+        flag = table.data.get(flag_column(self.step))
         if flag is not None:
             counts = self.summary.setdefault("flag_agreement", {
                 "rule": f"for each flagged star, how many of the {n} members alone would score it at or above "
@@ -149,7 +149,7 @@ class FittedMembers(FittedDetector):
             total = sum(counts["flagged_by_k_members"].values())
             counts["all_members"] = counts["flagged_by_k_members"][str(n)]
             counts["share_flagged_by_all_members"] = round(counts["all_members"] / total, 4) if total else None
-        return Columns().add(f"votes_{self.step}", fraction, description=(
+        return Columns().add(votes_column(self.step), fraction, description=(
             f"{self.step}: fraction of the {n} seed-ensemble members whose own score (on the ensemble's scale) "
             "reaches the run's cut (1: every member would flag the star alone)"))
 
