@@ -205,8 +205,7 @@ def _ids_file(plan: Plan, index: int) -> Path:
 
 def prepare(plan: Plan, load, index: int) -> Prepared:
     """Pass 1 on a worker: load the partition, cut, compute features, pick the sample candidates."""
-    from .runner import REJECTED_BY, _check_ids, _frame_hasher, apply_cuts
-    from .table import Columns
+    from .runner import _check_ids, _frame_hasher, cut_and_compute
 
     t0 = time.perf_counter()
     stages = _stages(plan)
@@ -219,13 +218,9 @@ def prepare(plan: Plan, load, index: int) -> Prepared:
     hasher = _frame_hasher(chunk.columns)
     hasher.update(pd.util.hash_pandas_object(chunk.data, index=False).to_numpy().tobytes())
     source_chunk, n_chunk = chunk, len(chunk)
-    reason = np.full(n_chunk, "", dtype=object)
     flow: dict[str, dict] = {}
-    chunk, origin = apply_cuts(chunk, plan.pre, stages, np.arange(n_chunk), reason, flow)
-    for step in plan.features:
-        with stages.run(step):
-            chunk = chunk.with_columns(step.component.compute(chunk, ctx))
-    chunk, origin = apply_cuts(chunk, plan.post, stages, origin, reason, flow)
+    chunk, origin, rejected = cut_and_compute(chunk, plan.pre, plan.features, plan.post, stages, flow,
+                                              plan.keep_rejected)
 
     ids_hash = sample_hash(source_chunk.data[source_chunk.id_column].to_numpy(), plan.seed)
     ids_path = _ids_file(plan, index)
@@ -239,11 +234,6 @@ def prepare(plan: Plan, load, index: int) -> Prepared:
             keep = h <= np.partition(h, plan.sample_cap - 1)[plan.sample_cap - 1]
         candidates = chunk.data.loc[keep].copy()
         candidates[BottomK.HASH] = h[keep]
-    rejected = None
-    if plan.keep_rejected:
-        removed = reason != ""
-        rejected = source_chunk.take(removed).with_columns(Columns().add(
-            REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row"))
     summary = {
         "n_source": n_chunk, "n_rows": len(chunk), "flow": flow, "digest": hasher.hexdigest(),
         "source_template": source_chunk.take(np.zeros(0, int)), "template": chunk.take(np.zeros(0, int)),

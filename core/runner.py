@@ -126,6 +126,25 @@ class Stages:
 CUTFLOW_COLUMNS = ["step", "use", "cut", "after_features", "rows_in", "rows_out", "removed"]
 
 
+def cut_and_compute(chunk: Table, pre: list[Step], features: list[Step], post: list[Step], stages: Stages,
+                    flow: dict, keep_rejected: bool) -> tuple[Table, np.ndarray, Table | None]:
+    """Pass 1 on one chunk, for every executor: the cuts before the features, the features, the cuts
+    after them. Returns the kept rows, their positions in ``chunk``, and (``keep_rejected``) the removed
+    rows with the name of the cut that removed each; ``flow`` accumulates the cut-flow."""
+    reason = np.full(len(chunk), "", dtype=object)
+    kept, origin = apply_cuts(chunk, pre, stages, np.arange(len(chunk)), reason, flow)
+    for step in features:
+        with stages.run(step):
+            kept = kept.with_columns(step.component.compute(kept, stages.ctx))
+    kept, origin = apply_cuts(kept, post, stages, origin, reason, flow)
+    rejected = None
+    if keep_rejected:
+        removed = reason != ""
+        rejected = chunk.take(removed).with_columns(Columns().add(
+            REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row"))
+    return kept, origin, rejected
+
+
 def apply_cuts(table: Table, steps: list[Step], stages: Stages, origin: np.ndarray,
                reason: np.ndarray, flow: dict) -> tuple[Table, np.ndarray]:
     """Apply cuts in order; returns survivors and their positions in the chunk.
@@ -472,18 +491,10 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                 template = chunk.take(np.zeros(0, int))   # columns, units, meta; no rows held
             hasher.update(pd.util.hash_pandas_object(chunk.data, index=False).to_numpy().tobytes())
             _check_ids(chunk, n_source, reader.info.get("fallback", reader.info["use"]))
-            n_chunk = len(chunk)
-            reason = np.full(n_chunk, "", dtype=object)
-            source_chunk = chunk
-            chunk, origin = apply_cuts(chunk, pre, stages, np.arange(n_chunk), reason, flow)
-            for step in features:
-                with stages.run(step):
-                    chunk = chunk.with_columns(step.component.compute(chunk, ctx))
-            chunk, origin = apply_cuts(chunk, post, stages, origin, reason, flow)
-            if keep_rejected:
-                removed = reason != ""
-                rejected_parts.append(source_chunk.take(removed).with_columns(Columns().add(
-                    REJECTED_BY, reason[removed].astype(str), description="name of the cut that removed the row")))
+            source_chunk, n_chunk = chunk, len(chunk)
+            chunk, origin, rejected = cut_and_compute(chunk, pre, features, post, stages, flow, keep_rejected)
+            if rejected is not None:
+                rejected_parts.append(rejected)
             n_source += n_chunk
             n_rows += len(chunk)
             ids_hash = sample_hash(source_chunk.data[source_chunk.id_column].to_numpy(), ctx.seed)
