@@ -60,7 +60,13 @@ def dask_client(spec, console: Console):
     cluster = None
     if spec.scheduler:
         try:
-            client = distributed.Client(spec.scheduler, timeout=spec.connect_timeout_s, set_as_default=False)
+            _probe_scheduler(spec.scheduler, spec.connect_timeout_s)
+            client = distributed.Client.__new__(distributed.Client)
+            try:
+                client.__init__(spec.scheduler, timeout=spec.connect_timeout_s, set_as_default=False)
+            except BaseException:
+                _abandon(client)
+                raise
         except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a malformed address
             raise ToolkitError(f"cannot reach the dask scheduler at '{spec.scheduler}' within "
                                f"{spec.connect_timeout_s:g} s ({type(exc).__name__}: {one_line(str(exc), 160)}). "
@@ -86,6 +92,33 @@ def dask_client(spec, console: Console):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _abandon(client) -> None:
+    """Forget a Client whose constructor failed: its own ``__del__`` would close it again at exit,
+    wait 20 s for a scheduler that is not there and print a traceback."""
+    runner = getattr(client, "_loop_runner", None)
+    if runner is not None:
+        try:
+            runner.stop()
+        except Exception:  # noqa: BLE001 - best effort: the run is failing with a clear message anyway
+            pass
+    client._Client__loop = None     # what Client.__del__ reads as "failed early in the constructor"
+
+
+def _probe_scheduler(address: str, timeout_s: float) -> None:
+    """Raise unless a TCP connection to the scheduler's host and port opens within ``timeout_s``
+    (ValueError for a malformed address; other transports are left to the Client)."""
+    import socket
+
+    from distributed.comm import get_address_host_port
+
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    if scheme not in ("tcp", "tls"):
+        return
+    host, port = get_address_host_port(address)
+    with socket.create_connection((host, port), timeout=timeout_s):
+        pass
 
 
 def _describe(client, spec) -> str:

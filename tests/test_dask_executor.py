@@ -103,6 +103,23 @@ def test_cli_dask_options_and_exit_status_2(tmp_path):
     assert res.exit_code == 2 and "--memory-per-worker 'lots' is not a size" in res.output
 
 
+@pytest.mark.parametrize("address", ["not-an-address:xx", "tcp://127.0.0.1:9"])
+def test_a_bad_scheduler_address_ends_without_a_traceback_at_exit(tmp_path, address):
+    """A Client whose constructor failed used to be closed again at interpreter exit: 20 s more and
+    'Exception ignored in Client.__del__' with a traceback after the clear message."""
+    import subprocess
+    import sys
+
+    recipe = write_recipe(tmp_path / "small.yaml", SMALL)
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "toolkit.core.cli", "run", str(recipe), "--out", str(tmp_path / "x"),
+                          "--executor", "dask", "--scheduler", address, "--set", "executor.connect_timeout_s=2"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "cannot reach the dask scheduler" in res.stderr + res.stdout
+    assert "Traceback" not in res.stderr + res.stdout
+    assert time.perf_counter() - t0 < 18
+
+
 def test_recipe_refuses_bad_dask_settings(tmp_path):
     recipe = write_recipe(tmp_path / "small.yaml", SMALL)
     with pytest.raises(RecipeError, match="workers"):
