@@ -42,6 +42,8 @@ from .table import TRUTH_COLUMN, ColumnInfo, Table
 RETRIES = 2
 #: hash ranges of the repeated-id count (one task each)
 ID_RANGES = 16
+#: partitions whose results (scores, flags) the client fetches at a time, so it never holds every partition's
+GATHER_BATCH = 8
 
 
 def import_distributed():
@@ -354,18 +356,36 @@ def finish(plan: Plan, prepared: Prepared, models: dict, scored: tuple, threshol
 
 # -- the client's side -----------------------------------------------------------------------------
 
-def gather(client, futures, ctx, label: str):
-    """Results of ``futures`` in order, with a progress bar; dask's failures become errors a user can act on."""
-    distributed = import_distributed()
-    from distributed.scheduler import KilledWorker
+def gather(client, futures, ctx, label: str, batch: int | None = None):
+    """Results of ``futures`` in order, with a progress bar; dask's failures become errors a user can act on.
 
-    try:
+    ``batch``: an iterator that fetches that many results at a time, so the client never holds them all
+    (every partition's scores of a survey would not fit)."""
+    distributed = import_distributed()
+    with _dask_errors(label):
         with ctx.progress(label, total=len(futures)) as advance:
             for future in distributed.as_completed(futures, loop=client.loop):
                 if future.status == "error":
                     future.result()    # raises the task's own exception
                 advance(1)
-        return client.gather(futures)
+        if batch is None:
+            return client.gather(futures)
+    return _in_batches(client, futures, label, batch)
+
+
+def _in_batches(client, futures, label: str, batch: int):
+    for start in range(0, len(futures), batch):
+        with _dask_errors(label):
+            results = client.gather(futures[start:start + batch])
+        yield from results
+
+
+@contextmanager
+def _dask_errors(label: str):
+    from distributed.scheduler import KilledWorker
+
+    try:
+        yield
     except ToolkitError:
         raise
     except KilledWorker as exc:
@@ -421,7 +441,8 @@ def run_dask(recipe, ctx: RunContext, stages, detectors, keep_rejected: bool, ch
 
 
 def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chunk_rows):
-    from .runner import CUTFLOW_COLUMNS, Labels, _require_rows, finish_run
+    from .runner import CUTFLOW_COLUMNS, _require_rows, finish_run
+    from .truth import TruthLabels
 
     spec = recipe.spec.executor
     cap = detectors.sample_size(spec.max_train_rows)
@@ -482,7 +503,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     # partitions with rows, numbered as the stream executor numbers its chunks
     live = [i for i, s in enumerate(summaries) if s["n_rows"]]
     processed = summaries[live[0]]["template"]
-    truth_labels = Labels()
+    truth_labels = TruthLabels(ctx.workdir / ".work" / "rows" / "truth.i2")
     for i in live:
         if summaries[i]["truth"] is not None:
             truth_labels.add(pd.Series(summaries[i]["truth"]))
@@ -512,13 +533,11 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
         futures.append(models_f)
         scored = [client.submit(score, plan_f, p, models_f, pure=False, retries=RETRIES) for p in prepared]
         futures.extend(scored)
-        results = gather(client, scored, ctx, "scoring")
-        for name in detectors.fitted:
-            detectors.scores[name] = [r[0][name] for r in results]
-        for r in results:
+        for r in gather(client, scored, ctx, "scoring", batch=GATHER_BATCH):
+            for name in detectors.fitted:
+                detectors.scores[name].append(r[0][name])
             add_timings(stages, r[1])
             task_s["score"] += r[2]
-        del results
         detectors.thresholds(n_rows)
 
     # pass 3: flags and scored/ parts written by the workers; the rows validators need come back
@@ -527,17 +546,18 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
                               (dict(detectors.cuts), dict(detectors.rules)), k,
                               fraction, pure=False, retries=RETRIES) for k, p in enumerate(prepared)]
     futures.extend(finished)
-    results = gather(client, finished, ctx, "writing scored rows")
-    for r in results:
+    kept_rows, parts = [], []
+    for r in gather(client, finished, ctx, "writing scored rows", batch=GATHER_BATCH):
         add_timings(stages, r["timings"])
         task_s["flag_write"] += r["task_s"]
         for name, flags in r["flags"].items():
             detectors.flags[name].append(flags)
-    merge_worker_notes(ctx, results)
+        merge_worker_notes(ctx, [r])
+        kept_rows.append(r["kept"])
+        parts.append(Path(r["part"]))
     stages.done(detectors.steps)
-    table = Table.concat([r["kept"] for r in results])
-    parts = [Path(r["part"]) for r in results]
-    del results
+    table = Table.concat(kept_rows)
+    del kept_rows
     executor_info = {"use": "dask", "chunk_rows": chunk_rows, "chunks": len(prepared),
                      "partitions": n_partitions, "workers": len(client.scheduler_info().get("workers", {})),
                      "scheduler": spec.scheduler or "local", "dashboard": dashboard_link(client),

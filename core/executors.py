@@ -8,8 +8,10 @@ is loaded whole as one chunk. Validators get the same rows as when streaming.
 ``stream``: the source yields chunks of ``chunk_rows`` rows; each chunk, after
 cuts and features, is spilled to an Arrow file in the staging folder, read
 back to be scored, and written as one part of the ``scored/`` Parquet dataset.
-Memory then holds one chunk, the training sample, one float per row and
-detector (scores, for exact thresholds) and the rows validators need.
+Memory then holds a chunk, the training sample and the rows validators need;
+the scores, flags and truth labels of every row go to files beside the chunks
+(``core/rowvalues.py``) and thresholds are exact order statistics computed
+over them chunk by chunk.
 """
 
 from __future__ import annotations

@@ -36,8 +36,9 @@ from .recipe import Recipe, Step
 from .registry import Registry
 from .sampling import BottomK, sample_hash, unit_interval
 from .table import TRUTH_COLUMN, Columns, Table
-from .thresholds import apply_cut, threshold_cut, threshold_record
-from .truth import truth_recovery
+from .rowvalues import RowValues
+from .thresholds import apply_cut, finite_range, threshold_cut, threshold_record
+from .truth import TruthLabels, truth_recovery
 from .scores import FLAG_PREFIX, SCORE_PREFIX, VOTES_PREFIX, flag_column, is_score, score_column
 
 REJECTED_BY = "rejected_by"
@@ -220,23 +221,6 @@ class SourceReader:
         yield from chunks
 
 
-class Labels:
-    """Truth labels of every row as small integer codes (33.8 million Python strings would not fit)."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, int] = {}
-        self.codes: list[np.ndarray] = []
-
-    def add(self, column: pd.Series) -> None:
-        codes, uniques = pd.factorize(column.astype(str))
-        lookup = np.array([self.names.setdefault(u, len(self.names)) for u in uniques], dtype=np.int16)
-        self.codes.append(lookup[codes] if len(codes) else np.zeros(0, np.int16))
-
-    def values(self) -> pd.Categorical:
-        names = sorted(self.names, key=self.names.get)
-        return pd.Categorical.from_codes(np.concatenate(self.codes), categories=names)
-
-
 def _frame_hasher(columns) -> "hashlib._Hash":
     h = hashlib.sha256()
     h.update(",".join(map(str, columns)).encode())
@@ -258,13 +242,13 @@ def _detector_columns(step: Step, fitted, chunk: Table, score: np.ndarray, flag:
 class Detectors:
     """Fitting on the sample, scoring chunks, thresholds over all scores, saving the models."""
 
-    def __init__(self, steps: list[Step], stages: Stages, executor: str) -> None:
+    def __init__(self, steps: list[Step], stages: Stages, executor: str, folder: Path | None = None) -> None:
+        """``folder``: where each step's scores and flags are kept (streamed runs); None keeps them in memory."""
         self.steps, self.stages, self.executor = steps, stages, executor
         self.fitted: dict[str, object] = {}
         self.legacy: dict[str, object] = {}     # whole-table detect() results (memory only)
-        self.scores: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
-        self.flags: dict[str, list[np.ndarray]] = {s.name: [] for s in steps}
-        self._all: dict[str, np.ndarray] = {}
+        self.scores = {s.name: RowValues(float, folder and folder / f"scores-{i}.f8") for i, s in enumerate(steps)}
+        self.flags = {s.name: RowValues(bool, folder and folder / f"flags-{i}.b1") for i, s in enumerate(steps)}
         self.cuts: dict[str, float | None] = {}
         self.rules: dict[str, object] = {}       # each step's threshold rule, resolved once scores exist
         self.wanted: dict[str, list[Table]] = {}  # rows a detector's fit must see besides the sample
@@ -369,40 +353,32 @@ class Detectors:
                     chunk = chunk.with_columns(fitted.columns_at_cut(chunk, self.cuts.get(step.name)))
         return chunk
 
-    def all_scores(self, step: Step) -> np.ndarray:
-        """Every row's score for a step, in row order (one array, made once)."""
-        if step.name not in self._all:
-            parts = self.scores[step.name]
-            whole = np.concatenate(parts) if parts else np.empty(0)
-            # the chunks' scores become views into the one array (no second copy is kept)
-            self.scores[step.name] = np.split(whole, np.cumsum([len(p) for p in parts])[:-1]) if parts else []
-            self._all[step.name] = whole
-        return self._all[step.name]
-
     def thresholds(self, n_rows: int) -> None:
         flagged: dict[str, int] = {}
         for step in self.steps:
             if step.name not in self.fitted:
                 continue
             cfg = self.rules[step.name] = step.component.threshold_for(dict(flagged), n_rows)
-            scores = self.all_scores(step)
+            scores = self.scores[step.name]
             cut = self.cuts[step.name] = threshold_cut(scores, cfg) if cfg is not None else None
-            flagged[step.name] = int(apply_cut(scores, cut, cfg.upper if cfg is not None else None).sum())
+            upper = cfg.upper if cfg is not None else None
+            flagged[step.name] = sum(int(apply_cut(block, cut, upper).sum()) for block in scores)
 
     def finish(self, sample_table: Table, table: Table) -> dict:
         """Save models, draw figures (``table``: the rows validators see); returns per-detector summaries."""
         ctx = self.stages.ctx
         out = {}
         for step in self.steps:
-            scores = self.all_scores(step)
+            scores = self.scores[step.name]
+            n_scored = finite_range(scores)[0]
+            n_flag = sum(int(f.sum()) for f in self.flags[step.name])
             ctx.step = f"{step.stage}.{step.name}"
             if step.name in self.fitted:
                 fitted, cfg = self.fitted[step.name], self.rules.get(step.name)
                 cut = self.cuts.get(step.name)
-                n_flag = int(sum(f.sum() for f in self.flags[step.name]))
                 threshold = threshold_record(cfg, cut)
                 summary = {"use": step.component.name, "score_description": fitted.score_description,
-                           "n_scored": int(np.isfinite(scores).sum()), "n_flagged": n_flag, **fitted.summary,
+                           "n_scored": n_scored, "n_flagged": n_flag, **fitted.summary,
                            "threshold": threshold}
                 rel = save_for_run(step.component, fitted, sample_table, threshold, ctx)
                 if rel is not None:
@@ -418,9 +394,7 @@ class Detectors:
             else:
                 det = self.legacy[step.name]
                 summary = {"use": step.component.name, "score_description": det.score_description,
-                           "n_scored": int(np.isfinite(scores).sum()),
-                           "n_flagged": int(sum(f.sum() for f in self.flags[step.name])),
-                           **det.summary}
+                           "n_scored": n_scored, "n_flagged": n_flag, **det.summary}
             out[step.name] = summary
         ctx.step = ""
         return out
@@ -447,15 +421,16 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
     stream = executor == "stream"
     ctx.executor = executor
     stages = Stages(ctx, registry)
-    detectors = Detectors(recipe.steps["detectors"], stages, executor)
+    work = ctx.workdir / ".work"
+    detectors = Detectors(recipe.steps["detectors"], stages, executor, None if executor == "memory" else work / "rows")
     if executor == "dask":
         from .dask_executor import run_dask
 
         try:
             return run_dask(recipe, ctx, stages, detectors, keep_rejected, chunk_rows)
         finally:
-            SpillStore(ctx.workdir / ".work").close()
-    store = SpillStore(ctx.workdir / ".work") if stream else ChunkStore()
+            SpillStore(work).close()
+    store = SpillStore(work) if stream else ChunkStore()
     try:
         return _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_rows)
     finally:
@@ -474,7 +449,8 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     whole = any(not s.component.can_fit() for s in detectors.steps)
     reader = SourceReader(recipe, stages, executor, chunk_rows, whole)
     rejected_parts, n_source, n_rows = [], 0, 0
-    hasher, template, processed, truth_labels = None, None, None, Labels()
+    hasher, template, processed = None, None, None
+    truth_labels = TruthLabels(store.folder / "rows" / "truth.i2" if stream else None)
     all_hashes = IdHashes(store.folder / "ids" if stream else None)
     first_chunk = True
 
@@ -540,7 +516,10 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     # the flagged rows, the rows they select and a seeded sample (every row of a table up to validation_rows)
     validators = recipe.steps["validators"]
     keep = recipe.spec.output.columns
-    parts, kept, in_memory = [], [], []
+    parts, in_memory = [], []
+    # streamed, the validators' rows wait on disk: thousands of small frames held through the pass would
+    # pin the heap between the chunks' large temporaries (measured: +0.3 GB at 33.8 million rows)
+    kept = SpillStore(store.folder / "validated") if stream else ChunkStore()
     n_validation = recipe.spec.executor.validation_rows
     fraction = 1.0 if n_rows <= n_validation else n_validation / n_rows
     with ctx.progress("writing scored rows", total=len(store)) as advance:
@@ -557,11 +536,11 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
                     chosen = step.component.select(chunk, ctx)
                 if chosen is not None:
                     rows |= np.asarray(chosen, bool)
-            kept.append(chunk if rows.all() else chunk.take(rows))   # no copy when every row is kept
+            kept.add(chunk if rows.all() else chunk.take(rows))   # no copy when every row is kept
             advance(1)
     stages.done(detectors.steps)
-    table = Table.concat(kept) if kept else template.take(np.zeros(0, int))
-    del kept
+    table = Table.concat(list(kept)) if len(kept) else template.take(np.zeros(0, int))
+    kept.close()
     return finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels, template, cutflow,
                       rejected_parts if keep_rejected else [], source_info, n_source, n_rows,
                       {"use": executor, "chunk_rows": chunk_rows, "chunks": len(store)},
@@ -577,8 +556,6 @@ def finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels
     keep = recipe.spec.output.columns
     validators = recipe.steps["validators"]
     detector_summary = detectors.finish(sample_table, table) if detectors.steps else {}
-    scores = {s.name: detectors.all_scores(s) for s in detectors.steps}
-    flags = {s.name: np.concatenate(detectors.flags[s.name]) for s in detectors.steps}
 
     validation, added = {}, []
     for step in validators:
@@ -593,10 +570,8 @@ def finish_run(recipe, ctx, stages, detectors, sample_table, table, truth_labels
         in_memory = _spread_columns(table, added, in_memory)
 
     truth = {}
-    if truth_labels.codes:
-        # the last use of the scores: sorted in place (no second copy of them)
-        truth = truth_recovery(truth_labels.values(), scores, flags, template.meta.get("truth_normal", []),
-                               consume=True)
+    if len(truth_labels):
+        truth = truth_recovery(truth_labels, detectors.scores, detectors.flags, template.meta.get("truth_normal", []))
     rejected = Table.concat(rejected_parts) if rejected_parts else None
     result = RunResult(None if in_memory is None else [_keep_columns(p, keep) for p in in_memory], cutflow, rejected,
                        stages.timings, source_info, {"source": n_source, "after_cuts": n_rows}, detector_summary,
