@@ -149,7 +149,7 @@ def _summarise_chunk(integrator, pos, vel, idx, extrema, circular_tolerance, min
 
 
 def summarise_orbits(integrator: OrbitIntegrator, pos_kpc: np.ndarray, vel_kms: np.ndarray, *,
-                     chunk_size: int = 20000, workers: int = 1, extrema: str = "mean",
+                     chunk_size: int = 5000, workers: int = 1, extrema: str = "mean",
                      circular_tolerance: float = 1e-6, advance=None, min_radial_turns: int = 0,
                      max_segments: int = 1) -> SummaryResult:
     """Integrate every star (columns of ``pos_kpc``/``vel_kms``, shape (3, N)) and summarise it.

@@ -96,7 +96,9 @@ class GalaOrbits(Validator):
         reference_seed: int | None = Field(None, description="seed of the reference hash (null = recipe seed).")
         extrema: Literal["mean", "max"] = Field("mean", description=(
             "mean: zmax/rperi/rapo are means of the turning points (as gala's methods); max: the extremes."))
-        chunk_size: int = Field(20000, ge=1, description="stars integrated at once (bounds memory).")
+        chunk_size: int = Field(5000, ge=1, description=(
+            "stars integrated at once per worker (bounds memory; results do not depend on it: 5,000 was "
+            "measured faster than 20,000 with half the memory)."))
         workers: int | None = Field(None, ge=1, description="threads integrating chunks (null = min(2, CPUs)).")
         lsr_velocity_columns: list[str] = Field(["U_lsr", "V_lsr", "W_lsr"], min_length=3, max_length=3,
                                                 description=("U, V, W relative to the LSR for the Toomre velocity; "
