@@ -35,13 +35,12 @@ from rich.markup import escape
 
 from .context import RunContext, one_line
 from .errors import PluginError, SourceUnavailable, StageError, ToolkitError
+from .executors import IdHashes, count_repeats
 from .sampling import BottomK, sample_hash, unit_interval
 from .table import TRUTH_COLUMN, ColumnInfo, Table
 
 #: task retries on top of dask's own rescheduling of the tasks of a worker that died
 RETRIES = 2
-#: hash ranges of the repeated-id count (one task each)
-ID_RANGES = 16
 #: partitions whose results (scores, flags) the client fetches at a time, so it never holds every partition's
 GATHER_BATCH = 8
 
@@ -234,10 +233,6 @@ def _stages(plan: Plan):
     return Stages(ctx, SimpleNamespace(entries=plan.entries))
 
 
-def _ids_file(plan: Plan, index: int) -> Path:
-    return Path(plan.workdir) / ".work" / "ids" / f"part-{index:06d}.npy"
-
-
 def prepare(plan: Plan, load, index: int) -> Prepared:
     """Pass 1 on a worker: load the partition, cut, compute features, pick the sample candidates."""
     from .runner import _check_ids, _frame_hasher, cut_and_compute
@@ -258,9 +253,7 @@ def prepare(plan: Plan, load, index: int) -> Prepared:
                                               plan.keep_rejected)
 
     ids_hash = sample_hash(source_chunk.data[source_chunk.id_column].to_numpy(), plan.seed)
-    ids_path = _ids_file(plan, index)
-    ids_path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(ids_path, np.sort(ids_hash))
+    IdHashes(_ids_folder(plan)).add(index, ids_hash)
     candidates = None
     if plan.sample_cap != 0 and len(chunk):
         h = ids_hash[origin]
@@ -296,15 +289,8 @@ def summary_of(prepared: Prepared) -> dict:
     return prepared.summary
 
 
-def count_repeated_ids(workdir: str, indices: list[int], lo: int, hi: int) -> int:
-    """Repeated id hashes in [lo, hi) over every partition's sorted hash file (read by memory map)."""
-    parts = []
-    for index in indices:
-        h = np.load(Path(workdir) / ".work" / "ids" / f"part-{index:06d}.npy", mmap_mode="r")
-        a, b = np.searchsorted(h, np.uint64(lo)), np.searchsorted(h, np.uint64(hi)) if hi < 2 ** 64 else len(h)
-        parts.append(np.asarray(h[a:b]))
-    h = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.uint64)
-    return int(np.count_nonzero(h[1:] == h[:-1]))
+def _ids_folder(plan: Plan) -> Path:
+    return Path(plan.workdir) / ".work" / "ids"
 
 
 def _worker_detectors(plan: Plan, stages, models: dict):
@@ -415,9 +401,8 @@ def add_timings(stages, timings: dict) -> None:
 
 
 def repeated_ids(client, plan: Plan, indices: list[int], ctx) -> int:
-    bounds = [int(round(i * 2 ** 64 / ID_RANGES)) for i in range(ID_RANGES + 1)]
-    futures = [client.submit(count_repeated_ids, plan.workdir, indices, bounds[i], bounds[i + 1], pure=False,
-                             retries=RETRIES) for i in range(ID_RANGES)]
+    futures = [client.submit(count_repeats, str(_ids_folder(plan)), indices, lo, hi, pure=False, retries=RETRIES)
+               for lo, hi in IdHashes.ranges()]
     return sum(gather(client, futures, ctx, "checking ids"))
 
 
@@ -441,7 +426,7 @@ def run_dask(recipe, ctx: RunContext, stages, detectors, keep_rejected: bool, ch
 
 
 def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chunk_rows):
-    from .runner import CUTFLOW_COLUMNS, _require_rows, finish_run
+    from .runner import CUTFLOW_COLUMNS, _check_ids_across_chunks, _require_rows, finish_run
     from .truth import TruthLabels
 
     spec = recipe.spec.executor
@@ -487,11 +472,8 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     if template.is_mock:
         ctx.console.print("[bold red]MOCK DATA[/bold red]: this run uses simulated stars from "
                           f"{source_name}; it says nothing about real stars.")
-    repeats = repeated_ids(client, plan, list(range(len(prepared))), ctx)
-    if repeats:
-        raise StageError(f"source {source_name}: the id column '{template.id_column}' repeats {repeats} value(s) "
-                         "across partitions. Choose a unique id column (the source's id_column), or remove the "
-                         "duplicate rows first.")
+    _check_ids_across_chunks(repeated_ids(client, plan, list(range(len(prepared))), ctx), template.id_column,
+                             source_name, "partitions")
     stages.done([step, *plan.pre, *plan.features, *plan.post])
     cutflow_rows = [flow[s.name] for s in plan.pre + plan.post if s.name in flow]
     _require_rows(n_rows, n_source, cutflow_rows)

@@ -100,54 +100,63 @@ class SpillStore(ChunkStore):
 class IdHashes:
     """Hashes of every row id, for the duplicate check across chunks (equal ids have equal hashes).
 
-    In memory they are kept as arrays; streamed, each chunk's hashes are appended to one of
-    ``PARTITIONS`` files by their top bits, so the check at the end sorts one partition at a
-    time (33.8 million rows: 4 MB at a time instead of two 270 MB arrays).
+    Each chunk's hashes are kept sorted (in memory, or one ``.npy`` file per chunk in ``folder``);
+    repeats are counted one hash range at a time over every chunk, so no step holds all of them
+    (33.8 million rows: 17 MB at a time). The dask executor's workers write the files of their
+    partitions and count the ranges in parallel (``count_repeats``).
     """
 
-    PARTITIONS = 64
+    RANGES = 16
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = None if folder is None else Path(folder)
-        self.arrays: list[np.ndarray] = []
-        self.chunks = 0
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+        self.arrays: dict[int, np.ndarray] = {}
 
-    def _file(self, p: int) -> Path:
-        return self.folder / f"ids-{p:02d}.u64"
-
-    def add(self, hashes: np.ndarray) -> None:
-        hashes = np.asarray(hashes, np.uint64)
-        self.chunks += 1
+    def add(self, index: int, hashes: np.ndarray) -> None:
+        """Chunk ``index``'s hashes."""
+        hashes = np.sort(np.asarray(hashes, np.uint64))
         if self.folder is None:
-            self.arrays.append(hashes)
+            self.arrays[index] = hashes
             return
-        part = (hashes >> np.uint64(64 - 6)).astype(np.int64)   # 6 bits: 64 partitions
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(self.PARTITIONS + 1))
         try:
-            for p in range(self.PARTITIONS):
-                if bounds[p + 1] > bounds[p]:
-                    with open(self._file(p), "ab") as f:
-                        hashes[order[bounds[p]:bounds[p + 1]]].tofile(f)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            np.save(self._file(index), hashes)
         except OSError as exc:
             raise StageError(f"cannot write the row-id hashes to '{self.folder}': {exc} (is the disk full?)") from exc
 
-    def repeats(self) -> int:
-        """How many rows repeat an earlier row's id hash (one chunk was checked on its own: 0)."""
-        if self.chunks < 2:
+    def _file(self, index: int) -> Path:
+        return self.folder / f"part-{index:06d}.npy"
+
+    def _sorted(self, index: int) -> np.ndarray:
+        return self.arrays[index] if self.folder is None else np.load(self._file(index), mmap_mode="r")
+
+    @classmethod
+    def ranges(cls) -> list[tuple[int, int]]:
+        bounds = [int(round(i * 2 ** 64 / cls.RANGES)) for i in range(cls.RANGES + 1)]
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def count_in_range(self, indices, lo: int, hi: int) -> int:
+        """Rows of chunks ``indices`` whose hash in [lo, hi) repeats an earlier row's."""
+        parts = []
+        for index in indices:
+            h = self._sorted(index)
+            a = np.searchsorted(h, np.uint64(lo))
+            b = np.searchsorted(h, np.uint64(hi)) if hi < 2 ** 64 else len(h)
+            parts.append(np.asarray(h[a:b]))
+        h = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.uint64)
+        return int(np.count_nonzero(h[1:] == h[:-1]))
+
+    def repeats(self, indices) -> int:
+        """How many rows of chunks ``indices`` repeat an earlier row's id hash (a single chunk was checked alone)."""
+        indices = list(indices)
+        if len(indices) < 2:
             return 0
-        if self.folder is None:
-            groups = [np.concatenate(self.arrays)] if self.arrays else []
-            self.arrays = []
-        else:
-            groups = (np.fromfile(self._file(p), np.uint64) for p in range(self.PARTITIONS) if self._file(p).exists())
-        n = 0
-        for h in groups:
-            h.sort()
-            n += int(np.count_nonzero(h[1:] == h[:-1]))
-        return n
+        return sum(self.count_in_range(indices, lo, hi) for lo, hi in self.ranges())
+
+
+def count_repeats(folder: str, indices: list[int], lo: int, hi: int) -> int:
+    """``IdHashes(folder).count_in_range``, as one task of the dask executor."""
+    return IdHashes(Path(folder)).count_in_range(indices, lo, hi)
 
 
 def source_chunks(source, ctx, executor: str, chunk_rows: int, whole: bool = False) -> Iterator[Table]:

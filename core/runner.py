@@ -451,7 +451,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     rejected_parts, n_source, n_rows = [], 0, 0
     hasher, template, processed = None, None, None
     truth_labels = TruthLabels(store.folder / "rows" / "truth.i2" if stream else None)
-    all_hashes = IdHashes(store.folder / "ids" if stream else None)
+    all_hashes, n_chunks = IdHashes(store.folder / "ids" if stream else None), 0
     first_chunk = True
 
     # pass 1: source -> cuts -> features -> cuts; keep the chunk and offer it to the training sample
@@ -474,7 +474,8 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
             n_source += n_chunk
             n_rows += len(chunk)
             ids_hash = sample_hash(source_chunk.data[source_chunk.id_column].to_numpy(), ctx.seed)
-            all_hashes.add(ids_hash)
+            all_hashes.add(n_chunks, ids_hash)
+            n_chunks += 1
             if len(chunk):
                 if processed is None:   # columns and units after the features
                     processed = chunk.take(np.zeros(0, int))
@@ -487,7 +488,8 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
             advance(1)
     if template is None:
         raise StageError(f"source {reader.info['use']} gave no rows")
-    _check_ids_across_chunks(all_hashes, template.id_column, reader.info.get("fallback", reader.info["use"]))
+    _check_ids_across_chunks(all_hashes.repeats(range(n_chunks)), template.id_column,
+                             reader.info.get("fallback", reader.info["use"]))
     del all_hashes
     stages.done([reader.step, *pre, *features, *post])
     cutflow_rows = [flow[s.name] for s in pre + post if s.name in flow]
@@ -621,11 +623,10 @@ def _check_ids(chunk: Table, offset: int, source: str) -> None:
                          "id column (the source's id_column), or remove the duplicate rows first.")
 
 
-def _check_ids_across_chunks(hashes: IdHashes, id_column: str, source: str) -> None:
-    """Repeated ids in different chunks of a chunked source (equal ids have equal hashes)."""
-    repeats = hashes.repeats()
+def _check_ids_across_chunks(repeats: int, id_column: str, source: str, where: str = "chunks") -> None:
+    """Repeated ids in different chunks (or partitions) of a source, counted by ``IdHashes``."""
     if repeats:
-        raise StageError(f"source {source}: the id column '{id_column}' repeats {repeats} value(s) across chunks. "
+        raise StageError(f"source {source}: the id column '{id_column}' repeats {repeats} value(s) across {where}. "
                          "Choose a unique id column (the source's id_column), or remove the duplicate rows first.")
 
 

@@ -159,3 +159,16 @@ def test_a_partition_that_always_kills_its_worker_fails_cleanly(tmp_path):
             run(tmp_path, "dask", "dask", recipe=kill_recipe(tmp_path, always=True), registry=kill_registry(),
                 sets=["executor.workers=2"])
     assert not (tmp_path / "dask").exists() and not list(tmp_path.glob(".dask*"))
+
+
+def test_ids_repeated_in_different_partitions_are_refused(tmp_path, cluster):  # noqa: F811
+    """Each partition is fine alone; the workers count hash ranges over every partition's sorted file."""
+    pq = tmp_path / "stars.parquet"
+    ids = list(range(1, 1001))
+    ids[900] = 17          # row 900 repeats row 16, in another partition of 300 rows
+    pd.DataFrame({"source_id": ids, "a": range(1000), "b": [1.0] * 1000}).to_parquet(pq)
+    recipe = write_recipe(tmp_path / "r.yaml", f"name: ids\nsource: {{use: table.file, with: {{path: '{pq}', "
+                                               "id_column: source_id}}\nexecutor: {chunk_rows: 300}\n")
+    with pytest.raises(StageError, match=r"repeats 1 value\(s\) across partitions"):
+        run(tmp_path, "run", "dask", recipe=recipe, sets=[f"executor.scheduler={cluster}"])
+    assert not (tmp_path / "run").exists()
