@@ -421,8 +421,8 @@ def run_recipe(recipe: Recipe, registry: Registry, ctx: RunContext, keep_rejecte
     stream = executor == "stream"
     ctx.executor = executor
     stages = Stages(ctx, registry)
-    work = ctx.workdir / ".work"
-    detectors = Detectors(recipe.steps["detectors"], stages, executor, None if executor == "memory" else work / "rows")
+    work = None if executor == "memory" else ctx.workdir / ".work"   # spilled chunks and per-row values
+    detectors = Detectors(recipe.steps["detectors"], stages, executor, work and work / "rows")
     if executor == "dask":
         from .dask_executor import run_dask
 
