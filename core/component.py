@@ -186,8 +186,11 @@ class FittedDetector:
     # Optional: ``flag(table)`` -> bool per row, a detector's own flag rule (e.g. "member of a
     # group"), used instead of the threshold; ``figures(table, ctx)`` draws figures once the flags
     # are known (``table``: the rows validators see, with ``score_<step>`` and ``flag_<step>``).
-    # ``columns_at_cut(table, cut)`` -> Columns, per-row columns that need the run's numeric cut (a seed
-    # ensemble's share of members that flag the row); ``table`` has ``score_<step>`` and ``flag_<step>``.
+    # ``columns_at_cut(table, cut, parts=None)`` -> Columns, per-row columns that need the run's numeric
+    # cut (a seed ensemble's share of members that flag the row); ``table`` has ``score_<step>`` and
+    # ``flag_<step>``. ``score_with_parts(table)`` -> (score, parts of shape (rows, k)): the score and the
+    # per-row values it was combined from; a run keeps the parts (on disk when streaming) and hands
+    # them back as ``columns_at_cut``'s ``parts``, so they are not computed twice.
 
 
 class Detector(Component):

@@ -22,10 +22,12 @@ class RowValues:
     """Append a chunk's values, read chunk ``i`` back, or iterate over the chunks in order.
 
     ``path``: the file that holds them (streamed runs); ``None`` keeps them in memory.
+    ``width``: values per row (a chunk is then an array of shape (rows, width)); None: one.
     """
 
-    def __init__(self, dtype, path: Path | None = None) -> None:
+    def __init__(self, dtype, path: Path | None = None, width: int | None = None) -> None:
         self.dtype = np.dtype(dtype)
+        self.width = width
         self.path = None if path is None else Path(path)
         self.arrays: list[np.ndarray] = []
         self.starts = [0]            # row offset of each chunk (and the total at the end)
@@ -35,8 +37,8 @@ class RowValues:
 
     def append(self, values) -> None:
         values = np.ascontiguousarray(values, dtype=self.dtype)
-        if values.ndim != 1:
-            raise ValueError(f"one value per row expected, got an array of shape {values.shape}")
+        if values.shape[1:] != self._row_shape():
+            raise ValueError(f"{self.width or 1} value(s) per row expected, got an array of shape {values.shape}")
         if self.path is None:
             self.arrays.append(values)
         else:
@@ -58,8 +60,10 @@ class RowValues:
     def __getitem__(self, i: int) -> np.ndarray:
         if self.path is None:
             return self.arrays[i]
-        count = self.starts[i + 1] - self.starts[i]
-        return np.fromfile(self.path, self.dtype, count=count, offset=self.starts[i] * self.dtype.itemsize)
+        per_row = self.width or 1
+        count = (self.starts[i + 1] - self.starts[i]) * per_row
+        values = np.fromfile(self.path, self.dtype, count=count, offset=self.starts[i] * per_row * self.dtype.itemsize)
+        return values if self.width is None else values.reshape(-1, self.width)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self[i] for i in range(len(self)))
@@ -67,8 +71,11 @@ class RowValues:
     def whole(self) -> np.ndarray:
         """Every row's value as one array (for small runs and tests; survey-size code uses the chunks)."""
         if self.path is None:
-            return np.concatenate(self.arrays) if self.arrays else np.empty(0, self.dtype)
-        return np.fromfile(self.path, self.dtype)
+            return np.concatenate(self.arrays) if self.arrays else np.empty((0, *self._row_shape()), self.dtype)
+        return np.fromfile(self.path, self.dtype).reshape(-1, *self._row_shape())
+
+    def _row_shape(self) -> tuple:
+        return () if self.width is None else (self.width,)
 
 
 def blocks_of(values) -> Iterable[np.ndarray]:

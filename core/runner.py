@@ -247,8 +247,10 @@ class Detectors:
         self.steps, self.stages, self.executor = steps, stages, executor
         self.fitted: dict[str, object] = {}
         self.legacy: dict[str, object] = {}     # whole-table detect() results (memory only)
+        self.folder = folder
         self.scores = {s.name: RowValues(float, folder and folder / f"scores-{i}.f8") for i, s in enumerate(steps)}
         self.flags = {s.name: RowValues(bool, folder and folder / f"flags-{i}.b1") for i, s in enumerate(steps)}
+        self.parts: dict[str, RowValues] = {}   # what a score was combined from (score_with_parts), per step
         self.cuts: dict[str, float | None] = {}
         self.rules: dict[str, object] = {}       # each step's threshold rule, resolved once scores exist
         self.wanted: dict[str, list[Table]] = {}  # rows a detector's fit must see besides the sample
@@ -324,6 +326,10 @@ class Detectors:
                     chunk = chunk.with_columns(extra)
                     if flags:
                         score = self.scores[step.name][index]
+                    elif hasattr(fitted, "score_with_parts"):   # kept for columns_at_cut: not computed twice
+                        score, parts = fitted.score_with_parts(chunk)
+                        score = np.asarray(score, float)
+                        self._keep_parts(step, np.asarray(parts, float), len(chunk))
                     else:
                         score = np.asarray(fitted.score(chunk), float)
                     if score.shape != (len(chunk),):
@@ -350,8 +356,17 @@ class Detectors:
                     self.flags[step.name].append(np.zeros(len(chunk), bool) if flag is None else flag)
                 chunk = chunk.with_columns(_detector_columns(step, fitted, chunk, score, flag, extra))
                 if flags and hasattr(fitted, "columns_at_cut"):   # columns that need the cut (ensemble votes)
-                    chunk = chunk.with_columns(fitted.columns_at_cut(chunk, self.cuts.get(step.name)))
+                    parts = self.parts[step.name][index] if step.name in self.parts else None
+                    chunk = chunk.with_columns(fitted.columns_at_cut(chunk, self.cuts.get(step.name), parts))
         return chunk
+
+    def _keep_parts(self, step: Step, parts: np.ndarray, rows: int) -> None:
+        if parts.ndim != 2 or len(parts) != rows:
+            raise StageError(f"score_with_parts returned parts of shape {parts.shape} for {rows} rows (want (rows, k))")
+        if step.name not in self.parts:
+            i = self.steps.index(step)
+            self.parts[step.name] = RowValues(float, self.folder and self.folder / f"parts-{i}.f8", parts.shape[1])
+        self.parts[step.name].append(parts)
 
     def thresholds(self, n_rows: int) -> None:
         flagged: dict[str, int] = {}

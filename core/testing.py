@@ -283,6 +283,13 @@ class _Checker:
             self.fail(check, f"score() returned shape {score.shape} for {len(table)} rows")
         if score.dtype.kind not in "fiub":
             self.fail(check, f"score() returned {score.dtype} values, not numbers")
+        if hasattr(fitted, "score_with_parts"):    # the run scores through it: it must give score()'s scores
+            both, parts = self.call(check, fitted.score_with_parts, table.with_columns(extra))
+            parts = np.asarray(parts)
+            if parts.ndim != 2 or len(parts) != len(table):
+                self.fail(check, f"score_with_parts() returned parts of shape {parts.shape} for {len(table)} rows")
+            if not np.array_equal(np.asarray(both, float), score.astype(float), equal_nan=True):
+                self.fail(check, "score_with_parts() scores differ from score()")
         return score.astype(float)
 
     # -- the other checks -----------------------------------------------------------------------------

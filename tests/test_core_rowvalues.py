@@ -73,3 +73,16 @@ def test_a_cut_from_chunks_on_disk_is_the_whole_arrays_cut(tmp_path, monkeypatch
         f = x[np.isfinite(x)]
         med = np.median(f)
         assert whole == med + value * 1.4826 * np.median(np.abs(f - med))
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_several_values_per_row(tmp_path, on_disk):
+    """A seed ensemble's member values (rows, members) are kept per chunk for the votes column."""
+    values = RowValues(float, tmp_path / "p.f8" if on_disk else None, width=3)
+    a, b = np.arange(12.0).reshape(4, 3), np.arange(6.0).reshape(2, 3) + 100
+    for part in (a, b, np.empty((0, 3))):
+        values.append(part)
+    np.testing.assert_array_equal(values[1], b)
+    assert values[2].shape == (0, 3) and values.whole().shape == (6, 3) and values.rows == 6
+    with pytest.raises(ValueError, match="3 value"):
+        values.append(np.ones(3))

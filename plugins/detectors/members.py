@@ -124,17 +124,23 @@ class FittedMembers(FittedDetector):
     def score(self, table: Table) -> np.ndarray:
         return combine(self.member_values(table), self.combine)
 
+    def score_with_parts(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
+        """The score and the member values it combines (the run keeps them for ``columns_at_cut``)."""
+        values = self.member_values(table)
+        return combine(values, self.combine), values
+
     def member_values(self, table: Table) -> np.ndarray:
         """(rows, members): what each member alone would score, on the ensemble score's scale."""
         n = np.array([max(len(r), 1) for r in self.references], float)
         return member_values(self.member_ranks(table), n, self.combine)
 
-    def columns_at_cut(self, table: Table, cut: float | None) -> Columns:
+    def columns_at_cut(self, table: Table, cut: float | None, parts: np.ndarray | None = None) -> Columns:
         """``votes_<step>``: share of members whose own score reaches the run's cut (needs the cut).
 
+        ``parts``: the member values ``score_with_parts`` gave for these rows (else computed again).
         Also counts, over the flagged rows seen, how many members flag each (``flag_agreement`` in the summary).
         """
-        values = self.member_values(table)
+        values = self.member_values(table) if parts is None else parts
         n = len(self.members)
         with np.errstate(invalid="ignore"):
             votes = (values >= cut).sum(axis=1) if cut is not None else np.zeros(len(table), int)
