@@ -21,8 +21,11 @@ $(VENV)/.installed: pyproject.toml
 run: env
 	$(BIN)/toolkit run $(RECIPE)
 
+# two test processes (one per core, at most two), each test file kept on one of them (its fixtures made once)
+PARALLEL := -n auto --maxprocesses 2 --dist loadfile
+
 test: env
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
@@ -32,7 +35,7 @@ clean:
 
 # everything but the tests marked slow (end-to-end recipe runs, fresh README figures)
 test-quick: env
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" $(PARALLEL)
 
 # recompute every figure README.md states; prints a diff, exit 1 when README disagrees
 # (add ARGS=--write-readme to update README.md and benchmarks/readme_figures.json)
