@@ -485,7 +485,7 @@ def _passes(client, futures, recipe, ctx, stages, detectors, keep_rejected, chun
     # partitions with rows, numbered as the stream executor numbers its chunks
     live = [i for i, s in enumerate(summaries) if s["n_rows"]]
     processed = summaries[live[0]]["template"]
-    truth_labels = TruthLabels(ctx.workdir / ".work" / "rows" / "truth.i2")
+    truth_labels = TruthLabels(detectors.folder / "truth.i2")
     for i in live:
         if summaries[i]["truth"] is not None:
             truth_labels.add(pd.Series(summaries[i]["truth"]))

@@ -243,7 +243,7 @@ class Detectors:
     """Fitting on the sample, scoring chunks, thresholds over all scores, saving the models."""
 
     def __init__(self, steps: list[Step], stages: Stages, executor: str, folder: Path | None = None) -> None:
-        """``folder``: where each step's scores and flags are kept (streamed runs); None keeps them in memory."""
+        """``folder``: where the per-row values (scores, flags, labels) are kept (streamed runs); None: memory."""
         self.steps, self.stages, self.executor = steps, stages, executor
         self.fitted: dict[str, object] = {}
         self.legacy: dict[str, object] = {}     # whole-table detect() results (memory only)
@@ -465,7 +465,7 @@ def _run(recipe, ctx, stages, detectors, store, keep_rejected, executor, chunk_r
     reader = SourceReader(recipe, stages, executor, chunk_rows, whole)
     rejected_parts, n_source, n_rows = [], 0, 0
     hasher, template, processed = None, None, None
-    truth_labels = TruthLabels(store.folder / "rows" / "truth.i2" if stream else None)
+    truth_labels = TruthLabels(detectors.folder and detectors.folder / "truth.i2")   # beside the scores
     all_hashes, n_chunks = IdHashes(store.folder / "ids" if stream else None), 0
     first_chunk = True
 
