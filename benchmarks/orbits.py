@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--stars", type=int, default=170_000)
     parser.add_argument("--subset", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--chunk", type=int, default=5_000, help="stars per integration chunk (the validator's chunk_size)")
     parser.add_argument("--max-duration", type=float, default=2000.0,
                         help="max_duration_myr of the validator (0: fixed 100 Myr)")
     args = parser.parse_args()
