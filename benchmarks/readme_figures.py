@@ -27,6 +27,7 @@ each difference), 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -176,8 +177,10 @@ SYMBIOTIC_ROWS = {"vae_mags": "VAE on the 9 magnitudes (the seed)", "pca_mags": 
 
 def symbiotic() -> dict:
     """The README's symbiotic table: benchmarks/symbiotic.py's measurements (100 epochs, seed 42)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import symbiotic as bench
+    # loaded by path: the benchmarks folder on sys.path would shadow packages (dask's workers inherit it)
+    spec = importlib.util.spec_from_file_location("symbiotic_benchmark", ROOT / "benchmarks" / "symbiotic.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
 
     import tempfile
 

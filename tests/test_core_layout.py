@@ -105,3 +105,21 @@ def test_builtin_plugins_import_only_the_public_core(folder):
            if re.search(r"toolkit\.core\.", line)]
     assert not bad, (f"{folder}/ reaches into core submodules; export what it needs from toolkit.core:\n"
                      + "\n".join(bad))
+
+
+def test_no_benchmark_script_shadows_an_installed_module():
+    """``python benchmarks/X.py`` puts benchmarks/ first on sys.path, and dask's spawned workers inherit it:
+    a benchmarks/distributed.py made every worker import it instead of dask's ``distributed``."""
+    import importlib.util
+    import sys
+
+    shadows = []
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        name = script.stem
+        if name in sys.stdlib_module_names:
+            shadows.append(f"{script.name} (standard library)")
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin and Path(spec.origin).resolve() != script.resolve():
+            shadows.append(f"{script.name} ({spec.origin})")
+    assert not shadows, f"rename these benchmark scripts: {shadows}"

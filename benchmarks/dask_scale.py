@@ -8,8 +8,8 @@ Then cross-matches the N mock stars with an N-row HATS catalogue (the stars move
 through ``lsdb.crossmatch`` and through the in-memory nearest-neighbour match that ``catalogs.match``
 uses (``toolkit.catalogs.crossmatch.match_rows``).
 
-    python benchmarks/distributed.py --stars 1e6          # while developing
-    python benchmarks/distributed.py --stars 5e6          # the size
+    python benchmarks/dask_scale.py --stars 1e6          # while developing
+    python benchmarks/dask_scale.py --stars 5e6          # the size
 
 The machine is shared: the script prints the load average before and after; compare runs made
 at the same load only.
