@@ -72,7 +72,7 @@ class _Chunks:
 
     def __iter__(self):
         flags = self.flags if self.flags is not None else [None] * len(self.codes)
-        for code, s, f in zip(self.codes, self.scores, flags):
+        for code, s, f in zip(self.codes, self.scores, flags, strict=True):   # chunked alike, or an error
             s = np.asarray(s, float)
             yield code, s, np.isfinite(s), (np.zeros(len(code), bool) if f is None else np.asarray(f, bool))
 
